@@ -1,0 +1,75 @@
+"""One error format for every 4xx of the API.
+
+    {"error": {"status": 400, "code": "invalid", "message": "…",
+               "fields": {"username": ["This field is required."]}}}
+
+`fields` is present when the error names fields; messages are in the request's language.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class DomainError(exceptions.APIException):
+    """A business rule said no: raised by services, shown to API and page users alike."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+    def __init__(self, message, code: str | None = None, extra: dict | None = None):
+        super().__init__(detail=message, code=code or self.default_code)
+        self.extra = extra or {}
+
+
+def _flatten(detail):
+    if isinstance(detail, dict):
+        return {k: _flatten(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        return [str(x) if not isinstance(x, (dict, list)) else _flatten(x) for x in detail]
+    return [str(detail)]
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(_("Not found."))
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    code = getattr(exc, "default_code", "error")
+    body = {"status": response.status_code, "code": code}
+    if isinstance(exc, exceptions.ValidationError):
+        body["message"] = _("Some fields are not valid.")
+        detail = exc.detail
+        if isinstance(detail, dict):
+            fields = _flatten(detail)
+            non_field = fields.pop("non_field_errors", None)
+            if non_field:
+                body["message"] = " ".join(non_field)
+            if fields:
+                body["fields"] = fields
+        else:
+            body["message"] = " ".join(_flatten(detail))
+    else:
+        detail = exc.detail if hasattr(exc, "detail") else str(exc)
+        body["message"] = str(detail) if not isinstance(detail, (dict, list)) else " ".join(
+            sum((_flatten(v) for v in (detail.values() if isinstance(detail, dict) else detail)), [])
+        )
+        if hasattr(exc, "get_codes") and isinstance(exc.get_codes(), str):
+            body["code"] = exc.get_codes()
+    if isinstance(exc, DomainError) and exc.extra:
+        body["extra"] = exc.extra
+    headers = {k: response[k] for k in ("WWW-Authenticate", "Retry-After", "Allow") if k in response}
+    return Response({"error": body}, status=response.status_code, headers=headers)
