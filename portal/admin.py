@@ -16,8 +16,14 @@ class TenantAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         forget_tenant(obj.code)
-        audit_record(action="tenant.changed" if change else "tenant.created", actor=request.user, tenant=obj,
-                     obj=obj, changes={f: str(form.cleaned_data.get(f)) for f in form.changed_data}, request=request)
+        audit_record(
+            action="tenant.changed" if change else "tenant.created",
+            actor=request.user,
+            tenant=obj,
+            obj=obj,
+            changes={f: str(form.cleaned_data.get(f)) for f in form.changed_data},
+            request=request,
+        )
 
 
 @admin.register(Region)
@@ -50,13 +56,25 @@ class PostAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        audit_record(action="post.changed" if change else "post.created", actor=request.user, tenant=obj.tenant,
-                     obj=obj, summary=str(obj), changes={f: str(form.cleaned_data.get(f)) for f in form.changed_data},
-                     request=request)
+        audit_record(
+            action="post.changed" if change else "post.created",
+            actor=request.user,
+            tenant=obj.tenant,
+            obj=obj,
+            summary=str(obj),
+            changes={f: str(form.cleaned_data.get(f)) for f in form.changed_data},
+            request=request,
+        )
 
     def delete_model(self, request, obj):
-        audit_record(action="post.deleted", actor=request.user, tenant=obj.tenant, obj=obj, summary=str(obj),
-                     request=request)
+        audit_record(
+            action="post.deleted",
+            actor=request.user,
+            tenant=obj.tenant,
+            obj=obj,
+            summary=str(obj),
+            request=request,
+        )
         super().delete_model(request, obj)
 
 
@@ -64,8 +82,16 @@ class PostAdmin(admin.ModelAdmin):
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: the audit log is append-only, even for superusers."""
 
-    list_display = ["occurred_at", "tenant", "actor_label", "action", "object_type", "object_id", "outcome",
-                    "ip_address"]
+    list_display = [
+        "occurred_at",
+        "tenant",
+        "actor_label",
+        "action",
+        "object_type",
+        "object_id",
+        "outcome",
+        "ip_address",
+    ]
     list_filter = ["tenant", "outcome", "action"]
     search_fields = ["actor_label", "action", "object_id", "summary"]
     date_hierarchy = "occurred_at"

@@ -60,6 +60,8 @@ def diff(instance: models.Model, before: dict[str, Any], fields: list[str]) -> d
     for name in fields:
         new = getattr(instance, name)
         if before.get(name) != new:
-            changed[name] = [None if before.get(name) is None else str(before.get(name)),
-                             None if new is None else str(new)]
+            changed[name] = [
+                None if before.get(name) is None else str(before.get(name)),
+                None if new is None else str(new),
+            ]
     return changed

@@ -22,7 +22,11 @@ def _check(fn) -> dict:
     try:
         detail = fn()
     except Exception as exc:  # noqa: BLE001 - any failure means "down", reported with its class
-        return {"status": "down", "error": exc.__class__.__name__, "ms": round((time.monotonic() - started) * 1000)}
+        return {
+            "status": "down",
+            "error": exc.__class__.__name__,
+            "ms": round((time.monotonic() - started) * 1000),
+        }
     result = {"status": "up", "ms": round((time.monotonic() - started) * 1000)}
     if detail:
         result["detail"] = detail

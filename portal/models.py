@@ -19,7 +19,11 @@ class Tenant(models.Model):
     code = models.SlugField(_("code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=100)
     root_region = models.OneToOneField(
-        "Region", verbose_name=_("root region"), on_delete=models.PROTECT, null=True, blank=True,
+        "Region",
+        verbose_name=_("root region"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     # Branding and defaults a tenant admin may change without a deploy.
@@ -47,12 +51,19 @@ class Region(models.Model):
         PREFECTURE = "prefecture", _("prefecture")
         COUNTY = "county", _("county")
 
-    tenant = models.ForeignKey(Tenant, verbose_name=_("tenant"), on_delete=models.CASCADE, related_name="regions")
+    tenant = models.ForeignKey(
+        Tenant, verbose_name=_("tenant"), on_delete=models.CASCADE, related_name="regions"
+    )
     code = models.CharField(_("division code"), max_length=6)
     name = models.CharField(_("name"), max_length=60)
     level = models.CharField(_("level"), max_length=10, choices=Level.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent"), on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+        "self",
+        verbose_name=_("parent"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
     )
     # Materialised path of codes ("520000/520100/520102/"): a subtree is one indexed prefix match.
     path = models.CharField(max_length=64, db_index=True, editable=False)
@@ -66,7 +77,9 @@ class Region(models.Model):
         ordering = ["code"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "code"], name="region_code_unique_in_tenant"),
-            models.CheckConstraint(condition=models.Q(code__regex=r"^[1-9][0-9]{5}$"), name="region_code_six_digits"),
+            models.CheckConstraint(
+                condition=models.Q(code__regex=r"^[1-9][0-9]{5}$"), name="region_code_six_digits"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -147,9 +160,13 @@ class Post(models.Model):
         Role.TENANT_ADMIN: Region.Level.PROVINCE,
     }
 
-    tenant = models.ForeignKey(Tenant, verbose_name=_("tenant"), on_delete=models.CASCADE, related_name="posts")
+    tenant = models.ForeignKey(
+        Tenant, verbose_name=_("tenant"), on_delete=models.CASCADE, related_name="posts"
+    )
     user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="posts")
-    region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="posts")
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="posts"
+    )
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
@@ -208,13 +225,23 @@ class AuditEvent(models.Model):
 
     occurred_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
-        User, verbose_name=_("actor"), on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+",
+        User,
+        verbose_name=_("actor"),
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
         db_constraint=False,  # a user's removal must never need to rewrite history: id and name stay
     )
     actor_label = models.CharField(_("actor name"), max_length=150, blank=True)
     tenant = models.ForeignKey(
-        Tenant, verbose_name=_("tenant"), on_delete=models.DO_NOTHING, null=True, blank=True,
-        related_name="+", db_constraint=False,
+        Tenant,
+        verbose_name=_("tenant"),
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     action = models.CharField(_("action"), max_length=64, db_index=True)
     object_type = models.CharField(_("object type"), max_length=64, blank=True)

@@ -15,7 +15,9 @@ from django.db import transaction
 from portal.models import Tenant, User
 
 
-def notification_send(*, recipient: User, tenant: Tenant, subject: str, body: str = "", link: str = "") -> uuid.UUID:
+def notification_send(
+    *, recipient: User, tenant: Tenant, subject: str, body: str = "", link: str = ""
+) -> uuid.UUID:
     from portal.tasks import deliver_notification
 
     key = uuid.uuid4()

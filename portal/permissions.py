@@ -46,7 +46,9 @@ def visible_with_grants(queryset: models.QuerySet, *, user: User, tenant: Tenant
     granted = get_objects_for_user(
         user, codename, klass=queryset.for_tenant(tenant), accept_global_perms=False, with_superuser=False
     )
-    return queryset.for_tenant(tenant).filter(Q(pk__in=by_region.values("pk")) | Q(pk__in=granted.values("pk")))
+    return queryset.for_tenant(tenant).filter(
+        Q(pk__in=by_region.values("pk")) | Q(pk__in=granted.values("pk"))
+    )
 
 
 def is_tenant_admin(user: User, tenant: Tenant) -> bool:
@@ -76,8 +78,10 @@ _JURISDICTION = Capability(
 ROLE_CAPABILITIES: dict[str, list[Capability]] = {
     Post.Role.COUNTY_REVIEWER: [
         _JURISDICTION,
-        Capability(_("First review"), _("Return, reject or recommend applications submitted in your county.")),
-        Capability(_("Cultivation library"), _("Keep the county's 培育库 of promising enterprises.")),
+        Capability(
+            _("First review"), _("Return, reject or recommend applications submitted in your county.")
+        ),
+        Capability(_("Cultivation library"), _("Keep the county's cultivation library of promising enterprises.")),
     ],
     Post.Role.PREFECTURE_REVIEWER: [
         _JURISDICTION,

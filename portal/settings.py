@@ -225,7 +225,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SRDI Portal API",
-    "DESCRIPTION": "专精特新中小企业认定服务平台 API. Tenant-scoped endpoints live under /api/v1/<tenant>/.",
+    "DESCRIPTION": "专精特新中小企业服务平台 API. Tenant-scoped endpoints live under /api/v1/<tenant>/.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -246,5 +246,5 @@ LOGGING = {
 ADMINS = [tuple(a.split(":", 1)) for a in env.list("ADMINS", default=[]) if ":" in a]
 
 # --- Portal ----------------------------------------------------------------------
-PORTAL_NAME = _("SRDI SME Certification Portal")
+PORTAL_NAME = _("SRDI SME certification portal")
 DEFAULT_NOTICE_DAYS = 5

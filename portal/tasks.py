@@ -15,14 +15,22 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, max_retries=5, retry_backoff=True, retry_backoff_max=600, acks_late=True)
-def deliver_notification(self, *, key: str, tenant_id: int, recipient_id: int, subject: str, body: str, link: str):
+def deliver_notification(
+    self, *, key: str, tenant_id: int, recipient_id: int, subject: str, body: str, link: str
+):
     """Create the inbox row and send the email, once per key however often the task runs."""
     recipient = User.objects.filter(pk=recipient_id, is_active=True).first()
     if recipient is None:
         return None
     note, _created = Notification.objects.get_or_create(
         key=key,
-        defaults={"tenant_id": tenant_id, "recipient": recipient, "subject": subject, "body": body, "link": link},
+        defaults={
+            "tenant_id": tenant_id,
+            "recipient": recipient,
+            "subject": subject,
+            "body": body,
+            "link": link,
+        },
     )
     if not recipient.email:
         return note.pk

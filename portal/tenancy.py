@@ -45,6 +45,10 @@ class TenantMiddleware:
             return None
         tenant = tenant_by_code(code)
         if tenant is None:
-            raise Http404(_("There is no portal at this address."))
+            # Rendered here rather than raised, so that the page is the portal's own
+            # (in Chinese by default) even with DEBUG on, and JSON under /api/.
+            from portal.views import not_found
+
+            return not_found(request, Http404(_("There is no portal at this address.")))
         request.tenant = tenant
         return None

@@ -9,7 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -88,7 +88,9 @@ def dashboard(request, tenant_code):
         cards.append(
             {
                 "post": post,
-                "capabilities": [(cap, _capability_url(cap, tenant)) for cap in permissions.capabilities_for(post)],
+                "capabilities": [
+                    (cap, _capability_url(cap, tenant)) for cap in permissions.capabilities_for(post)
+                ],
             }
         )
     return render(request, "portal/dashboard.html", {"cards": cards})
@@ -118,9 +120,14 @@ def region_list(request, tenant_code):
 def region_detail(request, tenant_code, code):
     _require_official(request)
     tenant = request.tenant
-    region = get_object_or_404(Region.objects.visible_to(request.user, tenant).select_related("parent"), code=code)
+    region = get_object_or_404(
+        Region.objects.visible_to(request.user, tenant).select_related("parent"), code=code
+    )
     posts = (
-        Post.objects.for_tenant(tenant).filter(region=region, is_active=True).select_related("user").order_by("role")
+        Post.objects.for_tenant(tenant)
+        .filter(region=region, is_active=True)
+        .select_related("user")
+        .order_by("role")
     )
     return render(
         request,
@@ -144,7 +151,9 @@ def audit_log(request, tenant_code):
     filterset = AuditEventFilter(request.GET or None, queryset=events)
     qs = filterset.qs if filterset.is_bound and filterset.is_valid() else events
     if request.GET.get("format") == "xlsx":
-        audit_record(action="audit.exported", actor=request.user, request=request, summary=request.GET.urlencode())
+        audit_record(
+            action="audit.exported", actor=request.user, request=request, summary=request.GET.urlencode()
+        )
         return xlsx_response(
             filename=f"audit-{tenant.code}-{timezone.localdate():%Y%m%d}.xlsx",
             title=_("Audit log"),
@@ -166,8 +175,11 @@ def audit_log(request, tenant_code):
     return render(
         request,
         "portal/audit_log.html",
-        {"filter": filterset if filterset.is_bound else AuditEventFilter(queryset=events), "page": page,
-         "query": query.urlencode()},
+        {
+            "filter": filterset if filterset.is_bound else AuditEventFilter(queryset=events),
+            "page": page,
+            "query": query.urlencode(),
+        },
     )
 
 
@@ -194,13 +206,26 @@ def notification_open(request, tenant_code, pk):
 
 # Error pages say what a person needs and nothing more: the exception text (model
 # names, lookups) stays out of them so that nothing about other tenants leaks.
+def _api_error(request, status: int, code: str, message: str):
+    """The API's error format (portal.api.errors) for errors raised before DRF sees the request."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": {"status": status, "code": code, "message": str(message)}}, status=status
+        )
+    return None
+
+
 def not_found(request, exception=None):
-    return render(request, "404.html", status=404)
+    return _api_error(request, 404, "not_found", _("Not found.")) or render(request, "404.html", status=404)
 
 
 def permission_denied(request, exception=None):
-    return render(request, "403.html", status=403)
+    return _api_error(
+        request, 403, "permission_denied", _("You do not have permission to perform this action.")
+    ) or render(request, "403.html", status=403)
 
 
 def server_error(request):
-    return render(request, "500.html", status=500)
+    return _api_error(request, 500, "server_error", _("Server error")) or render(
+        request, "500.html", status=500
+    )

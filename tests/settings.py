@@ -15,3 +15,19 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SECURE_SSL_REDIRECT = False
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+# The browser tests talk plain HTTP to the live server.
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+
+# Unit tests run tasks in-process; tests marked `services` start a real worker and turn this off.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+# A queue of this run's own, so a developer's worker never takes the suite's tasks.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault("SRDI_TEST_QUEUE", f"srdi-test-{os.getpid()}")
+
+if REDIS_URL:  # noqa: F405
+    # The cache gets a Redis database of its own: tests clear it, and must not flush the broker's queue.
+    base, _sep, _db = REDIS_URL.rpartition("/")  # noqa: F405
+    CACHES["default"]["LOCATION"] = f"{base}/14" if _db.isdigit() else REDIS_URL.rstrip("/") + "/14"  # noqa: F405
+WHITENOISE_AUTOREFRESH = True  # no collectstatic before tests

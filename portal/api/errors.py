@@ -64,8 +64,12 @@ def exception_handler(exc, context):
             body["message"] = " ".join(_flatten(detail))
     else:
         detail = exc.detail if hasattr(exc, "detail") else str(exc)
-        body["message"] = str(detail) if not isinstance(detail, (dict, list)) else " ".join(
-            sum((_flatten(v) for v in (detail.values() if isinstance(detail, dict) else detail)), [])
+        body["message"] = (
+            str(detail)
+            if not isinstance(detail, (dict, list))
+            else " ".join(
+                sum((_flatten(v) for v in (detail.values() if isinstance(detail, dict) else detail)), [])
+            )
         )
         if hasattr(exc, "get_codes") and isinstance(exc.get_codes(), str):
             body["code"] = exc.get_codes()

@@ -34,8 +34,16 @@ class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = [
-            "id", "occurred_at", "actor_label", "action", "object_type", "object_id",
-            "summary", "changes", "ip_address", "outcome",
+            "id",
+            "occurred_at",
+            "actor_label",
+            "action",
+            "object_type",
+            "object_id",
+            "summary",
+            "changes",
+            "ip_address",
+            "outcome",
         ]
         read_only_fields = fields
 

@@ -68,7 +68,11 @@ class RegionViewSet(TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["level"]
 
     def get_queryset(self):
-        return Region.objects.visible_to(self.request.user, self.tenant).select_related("parent").order_by("code")
+        return (
+            Region.objects.visible_to(self.request.user, self.tenant)
+            .select_related("parent")
+            .order_by("code")
+        )
 
 
 @extend_schema(parameters=[TENANT_PARAM])
@@ -84,7 +88,9 @@ class AuditEventViewSet(TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema(parameters=[TENANT_PARAM])
-class NotificationViewSet(TenantAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class NotificationViewSet(
+    TenantAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """The signed-in user's inbox in this tenant."""
 
     serializer_class = NotificationSerializer

@@ -38,7 +38,15 @@ TENANTS = [
     DemoTenant("gz", "贵州省", "520000", "贵州省工业和信息化厅", "520102", "520103", "0851-12345678"),
     DemoTenant("xz", "西藏自治区", "540000", "西藏自治区经济和信息化厅", "540102", "540103", "0891-12345678"),
     # Bortala (seed 004): 博乐市 and 精河县 under 博尔塔拉蒙古自治州.
-    DemoTenant("xj", "新疆维吾尔自治区", "650000", "新疆维吾尔自治区工业和信息化厅", "652701", "652722", "0991-12345678"),
+    DemoTenant(
+        "xj",
+        "新疆维吾尔自治区",
+        "650000",
+        "新疆维吾尔自治区工业和信息化厅",
+        "652701",
+        "652722",
+        "0991-12345678",
+    ),
 ]
 
 # (username suffix, role, where: county | neighbour | prefecture | province, display name)
@@ -56,7 +64,9 @@ OFFICIALS = [
 
 
 class Command(BaseCommand):
-    help = "Create the demo tenants, regions and accounts (idempotent). Prints every account with its password."
+    help = (
+        "Create the demo tenants, regions and accounts (idempotent). Prints every account with its password."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="run even when DEBUG is off")
@@ -74,8 +84,12 @@ class Command(BaseCommand):
         with transaction.atomic():
             admin, created = User.objects.get_or_create(
                 username=SUPERUSER[0],
-                defaults={"display_name": SUPERUSER[1], "is_staff": True, "is_superuser": True,
-                          "email": "platform@srdi.example.cn"},
+                defaults={
+                    "display_name": SUPERUSER[1],
+                    "is_staff": True,
+                    "is_superuser": True,
+                    "email": "platform@srdi.example.cn",
+                },
             )
             if created:
                 admin.password = self.password_hash
@@ -84,7 +98,7 @@ class Command(BaseCommand):
             for spec in TENANTS:
                 accounts += self._tenant(spec)
         if not quiet_accounts:
-            self.stdout.write(self.style.SUCCESS("Demo accounts (password for all: %s)" % DEMO_PASSWORD))
+            self.stdout.write(self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD})"))
             self.stdout.write(f"{'username':<20} {'tenant':<6} role / region")
             for username, tenant, what in accounts:
                 self.stdout.write(f"{username:<20} {tenant:<6} {what}")
@@ -92,8 +106,12 @@ class Command(BaseCommand):
     def _tenant(self, spec: DemoTenant) -> list[tuple[str, str, str]]:
         tenant, created = Tenant.objects.get_or_create(
             code=spec.code,
-            defaults={"name": spec.name, "authority_name": spec.authority, "contact_phone": spec.phone,
-                      "short_name": spec.name[:2]},
+            defaults={
+                "name": spec.name,
+                "authority_name": spec.authority,
+                "contact_phone": spec.phone,
+                "short_name": spec.name[:2],
+            },
         )
         loaded = regions_load(tenant=tenant, root_code=spec.root)
         if created or loaded:
@@ -117,12 +135,16 @@ class Command(BaseCommand):
             if user_created:
                 user.password = self.password_hash
                 user.save(update_fields=["password"])
-            post, post_created = Post.objects.get_or_create(tenant=tenant, user=user, region=region, role=role)
+            post, post_created = Post.objects.get_or_create(
+                tenant=tenant, user=user, region=region, role=role
+            )
             if post_created:
-                audit_record(action="post.created", tenant=tenant, obj=post, summary=str(post),
-                             actor_label="seed_demo")
+                audit_record(
+                    action="post.created", tenant=tenant, obj=post, summary=str(post), actor_label="seed_demo"
+                )
                 notification_send(
-                    recipient=user, tenant=tenant,
+                    recipient=user,
+                    tenant=tenant,
                     subject=f"欢迎使用{tenant.name}专精特新中小企业服务平台",
                     body=f"您的岗位：{region.name} · {post.get_role_display()}。",
                     link=f"/{tenant.code}/me/",

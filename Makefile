@@ -1,0 +1,61 @@
+# SRDI Portal. The two set-up commands are `make run` and `make test`; see README.md.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+MANAGE := $(BIN)/python manage.py
+
+.PHONY: install run test lint format worker beat migrate seed translations messages lock clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+translations: install
+	DEBUG=true $(MANAGE) compiletranslations -v0 > /dev/null
+
+# Embedded default: SQLite, in-process tasks, local-memory cache. DEBUG on for the demo only.
+run: install translations
+	DEBUG=true $(MANAGE) migrate --no-input
+	DEBUG=true $(MANAGE) seed_demo
+	@echo "Serving http://127.0.0.1:$(PORT)/gz/  (贵州省; also /xz/ and /xj/)"
+	DEBUG=true $(MANAGE) runserver 127.0.0.1:$(PORT)
+
+# Locally: SQLite unless DATABASE_URL is set. CI sets DATABASE_URL and REDIS_URL (see .ci/run).
+test: install translations
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DEBUG=true $(MANAGE) makemigrations --check --dry-run
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Full stack: these need REDIS_URL (and DATABASE_URL for PostgreSQL).
+worker: install
+	$(BIN)/celery -A portal worker --loglevel=INFO
+
+beat: install
+	$(BIN)/celery -A portal beat --loglevel=INFO
+
+# Developers: extract strings after changing templates or code (needs GNU gettext).
+messages: install
+	DEBUG=true $(MANAGE) makemessages -l zh_Hans -l en --ignore=.venv --ignore=tests --ignore=staticfiles --no-obsolete
+
+# Regenerate the pinned requirement files from pyproject.toml.
+lock: install
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.txt pyproject.toml
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links --extra=dev -o requirements-dev.txt pyproject.toml
+
+clean:
+	rm -rf $(VENV) db staticfiles .pytest_cache .ruff_cache

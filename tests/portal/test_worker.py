@@ -1,0 +1,97 @@
+"""A real Celery worker process, against Redis and the test database, delivers a notification."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+
+from portal.celery import app as celery_app
+from portal.models import Notification
+from portal.notifications import notification_send
+from tests.conftest import require_postgres, require_redis
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    auth = quote(s["USER"] or "")
+    if s.get("PASSWORD"):
+        auth += ":" + quote(s["PASSWORD"])
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    require_postgres()
+    require_redis()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": _database_url()}
+    log_path = ROOT / ".pytest_cache" / "celery-worker.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "-Q",
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        celery_app.conf.task_always_eager = False
+        try:
+            yield proc
+        finally:
+            celery_app.conf.task_always_eager = True
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            connection.close()
+
+
+@pytest.mark.services
+def test_a_real_worker_delivers_the_notification_after_commit(gz, nanming_official, celery_worker_process):
+    # given a committed change that notifies someone
+    with transaction.atomic():
+        notification_send(
+            recipient=nanming_official, tenant=gz, subject="县区审核已通过", body="已推荐至市州"
+        )
+        # nothing can have been delivered before the commit
+        assert not Notification.objects.exists()
+    # then the worker process picks the task from Redis and writes the inbox row
+    deadline = time.monotonic() + 60
+    note = None
+    while time.monotonic() < deadline:
+        note = Notification.objects.filter(recipient=nanming_official).first()
+        if note is not None and note.emailed_at is not None:
+            break
+        assert celery_worker_process.poll() is None, (
+            "the worker process died; see .pytest_cache/celery-worker.log"
+        )
+        time.sleep(0.3)
+    assert note is not None, "the worker did not deliver the notification within 60 s"
+    assert note.subject == "县区审核已通过"
+    assert note.emailed_at is not None
