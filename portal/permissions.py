@@ -81,7 +81,9 @@ ROLE_CAPABILITIES: dict[str, list[Capability]] = {
         Capability(
             _("First review"), _("Return, reject or recommend applications submitted in your county.")
         ),
-        Capability(_("Cultivation library"), _("Keep the county's cultivation library of promising enterprises.")),
+        Capability(
+            _("Cultivation library"), _("Keep the county's cultivation library of promising enterprises.")
+        ),
     ],
     Post.Role.PREFECTURE_REVIEWER: [
         _JURISDICTION,
