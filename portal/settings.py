@@ -249,3 +249,34 @@ ADMINS = [tuple(a.split(":", 1)) for a in env.list("ADMINS", default=[]) if ":" 
 # --- Portal ----------------------------------------------------------------------
 PORTAL_NAME = _("SRDI SME certification portal")
 DEFAULT_NOTICE_DAYS = 5
+
+# --- Documents: malware scanning and upload caps (enterprises.scanning, enterprises.documents) ---
+# Uploads stay unservable until a scanner passes them (reliability.md F6). MALWARE_SCANNER is "clamd"
+# (a ClamAV daemon on CLAMD_SOCKET, or CLAMD_HOST:CLAMD_PORT) or "eicar-only", which recognises only the
+# EICAR test string and protects against nothing: it is the default only with DEBUG on.
+CLAMD_SOCKET = env.str("CLAMD_SOCKET", default="")
+CLAMD_HOST = env.str("CLAMD_HOST", default="")
+CLAMD_PORT = env.int("CLAMD_PORT", default=3310)
+CLAMD_TIMEOUT = env.float("CLAMD_TIMEOUT", default=60.0)
+MALWARE_SCANNER = env.str("MALWARE_SCANNER", default="")
+if not MALWARE_SCANNER:
+    if CLAMD_SOCKET or CLAMD_HOST:
+        MALWARE_SCANNER = "clamd"
+    elif DEBUG:
+        MALWARE_SCANNER = "eicar-only"
+    else:
+        raise ImproperlyConfigured(
+            "No malware scanner is configured. Set CLAMD_SOCKET (a clamd unix socket) or CLAMD_HOST and "
+            "CLAMD_PORT (clamd over TCP); MALWARE_SCANNER=eicar-only turns scanning off on purpose "
+            "(development only: it detects nothing but the EICAR test file)."
+        )
+if MALWARE_SCANNER not in {"clamd", "eicar-only"}:
+    raise ImproperlyConfigured(f"MALWARE_SCANNER must be 'clamd' or 'eicar-only', not {MALWARE_SCANNER!r}.")
+if MALWARE_SCANNER == "clamd" and not (CLAMD_SOCKET or CLAMD_HOST):
+    raise ImproperlyConfigured("MALWARE_SCANNER=clamd needs CLAMD_SOCKET or CLAMD_HOST (and CLAMD_PORT).")
+# Django has no setting that caps an uploaded file's size (reliability.md §5): these are ours, enforced
+# by the upload view while the body streams in and again by enterprises.documents.document_upload.
+# The reverse proxy's body limit (e.g. nginx client_max_body_size) should sit just above DOCUMENT_MAX_BYTES.
+DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
+ENTERPRISE_DOCUMENTS_MAX_BYTES = env.int("ENTERPRISE_DOCUMENTS_MAX_BYTES", default=200 * 1024 * 1024)
+# --- end of documents block ---

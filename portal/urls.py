@@ -19,6 +19,8 @@ tenant_patterns = [
     path("audit/", views.audit_log, name="audit"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/<int:pk>/open/", views.notification_open, name="notification_open"),
+    path("", include("enterprises.urls")),
+    path("", include("enterprises.document_urls")),
 ]
 
 # Password change and reset are the same for every tenant: the account is the person's, not the tenant's.
@@ -44,6 +46,8 @@ urlpatterns = [
     path("accounts/", include(account_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Platform-wide API paths (industries, auth) come before the tenant-prefixed ones they would shadow.
+    path("api/v1/", include("enterprises.api_urls")),
     path("api/v1/", include("portal.api.urls")),
     path("<slug:tenant_code>/", include(tenant_patterns)),
 ]

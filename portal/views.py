@@ -22,6 +22,7 @@ from portal.audit import audit_record
 from portal.exports import xlsx_response
 from portal.filters import AuditEventFilter
 from portal.models import AuditEvent, Notification, Post, Region, Tenant
+from portal.navigation import dashboard_cards
 
 
 def tenant_login_required(view):
@@ -93,7 +94,7 @@ def dashboard(request, tenant_code):
                 ],
             }
         )
-    return render(request, "portal/dashboard.html", {"cards": cards})
+    return render(request, "portal/dashboard.html", {"cards": cards, "extra_cards": dashboard_cards(request)})
 
 
 def _require_official(request):

@@ -7,6 +7,9 @@ suite runs on SQLite locally and on PostgreSQL + Redis in CI.
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "t" * 40)
+# Locally the EICAR-only scanner (no clamd needed); CI exports MALWARE_SCANNER=clamd and CLAMD_SOCKET.
+# Set before the import: portal.settings refuses to load with DEBUG off and no scanner configured.
+os.environ.setdefault("MALWARE_SCANNER", "eicar-only")
 
 from portal.settings import *  # noqa: E402,F403
 

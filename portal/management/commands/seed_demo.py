@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from portal.audit import audit_record
+from portal.demo import SEEDERS
 from portal.models import Post, Region, Tenant, User
 from portal.notifications import notification_send
 from portal.regions import regions_load
@@ -97,6 +98,10 @@ class Command(BaseCommand):
             accounts.append((admin.username, "-", "platform superuser"))
             for spec in TENANTS:
                 accounts += self._tenant(spec)
+            for spec in TENANTS:
+                tenant = Tenant.objects.get(code=spec.code)
+                for seeder in SEEDERS:
+                    accounts += seeder(tenant, password_hash=self.password_hash, log=self.stdout.write)
         if not quiet_accounts:
             self.stdout.write(self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD})"))
             self.stdout.write(f"{'username':<20} {'tenant':<6} role / region")
