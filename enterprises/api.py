@@ -79,8 +79,11 @@ class RegistrationSerializer(serializers.Serializer):
             raise serializers.ValidationError(exc.messages) from None
 
     def validate_county(self, value):
-        county = Region.objects.for_tenant(self.context["tenant"]).filter(code=value,
-                                                                          level=Region.Level.COUNTY).first()
+        county = (
+            Region.objects.for_tenant(self.context["tenant"])
+            .filter(code=value, level=Region.Level.COUNTY)
+            .first()
+        )
         if county is None:
             raise serializers.ValidationError(_("Choose a county of this province."))
         return county
@@ -112,9 +115,22 @@ class EnterpriseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Enterprise
         fields = [
-            "id", "uscc", "name", "county", "county_name", "address", "industry", "legal_representative",
-            "contact_person", "contact_phone", "contact_email", "email_verified", "established_date",
-            "main_product", "size_class", "created_at",
+            "id",
+            "uscc",
+            "name",
+            "county",
+            "county_name",
+            "address",
+            "industry",
+            "legal_representative",
+            "contact_person",
+            "contact_phone",
+            "contact_email",
+            "email_verified",
+            "established_date",
+            "main_product",
+            "size_class",
+            "created_at",
         ]
         read_only_fields = fields
 
@@ -159,8 +175,18 @@ class FiguresSerializer(serializers.ModelSerializer):
 class IPItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = IPItem
-        fields = ["id", "ip_type", "number", "title", "grant_date", "acquisition", "acquired_date",
-                  "related_to_main_product", "high_value", "valid"]
+        fields = [
+            "id",
+            "ip_type",
+            "number",
+            "title",
+            "grant_date",
+            "acquisition",
+            "acquired_date",
+            "related_to_main_product",
+            "high_value",
+            "valid",
+        ]
         read_only_fields = ["id"]
 
     def get_unique_together_validators(self):
@@ -203,15 +229,19 @@ class EnterpriseViewSet(TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
     def facts(self, request, tenant_code, pk=None):
         """The facts dictionary and the derived values (growth, ratios, size class) of the enterprise."""
         enterprise = self.get_object()
-        enterprise = Enterprise.objects.prefetch_related("figures", "ip_items", "qualifications").get(pk=enterprise.pk)
+        enterprise = Enterprise.objects.prefetch_related("figures", "ip_items", "qualifications").get(
+            pk=enterprise.pk
+        )
         facts = enterprise_facts(enterprise, as_of=timezone.localdate())
         derived = derived_values(facts)
         size = derived.pop("size_class_result")
-        return Response({
-            "facts": {k: _jsonable(v) for k, v in facts.items()},
-            "derived": {k: _jsonable(v) for k, v in derived.items()},
-            "size_class_explanation": [str(line) for line in size.explanation],
-        })
+        return Response(
+            {
+                "facts": {k: _jsonable(v) for k, v in facts.items()},
+                "derived": {k: _jsonable(v) for k, v in derived.items()},
+                "size_class_explanation": [str(line) for line in size.explanation],
+            }
+        )
 
     @extend_schema(methods=["get"], responses=FiguresSerializer(many=True))
     @extend_schema(methods=["post"], request=FiguresSerializer, responses=FiguresSerializer)
@@ -227,24 +257,37 @@ class EnterpriseViewSet(TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
         data = dict(serializer.validated_data)
         year = data.pop("fiscal_year")
         try:
-            row = services.figures_save(enterprise=enterprise, by=request.user, fiscal_year=year,
-                                        values={n: data.get(n) for n in AnnualFigures.FIELDS}, request=request)
+            row = services.figures_save(
+                enterprise=enterprise,
+                by=request.user,
+                fiscal_year=year,
+                values={n: data.get(n) for n in AnnualFigures.FIELDS},
+                request=request,
+            )
         except DjangoValidationError as exc:
             raise _drf(exc) from None
         return Response(FiguresSerializer(row).data, status=status.HTTP_200_OK)
 
 
 @extend_schema(parameters=[TENANT_PARAM])
-class IPItemViewSet(TenantAPIMixin, mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,
-                    mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class IPItemViewSet(
+    TenantAPIMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """IP items of one enterprise: officials read, members write."""
 
     serializer_class = IPItemSerializer
 
     def enterprise(self) -> Enterprise:
         if not hasattr(self, "_enterprise"):
-            self._enterprise = get_object_or_404(enterprises_visible_to(self.request.user, self.tenant),
-                                                 pk=self.kwargs["enterprise_pk"])
+            self._enterprise = get_object_or_404(
+                enterprises_visible_to(self.request.user, self.tenant), pk=self.kwargs["enterprise_pk"]
+            )
         return self._enterprise
 
     def get_queryset(self):
@@ -258,8 +301,10 @@ class IPItemViewSet(TenantAPIMixin, mixins.ListModelMixin, mixins.CreateModelMix
         self._check_member()
         try:
             serializer.instance = services.ip_item_save(
-                item=IPItem(enterprise=self.enterprise(), **serializer.validated_data), by=self.request.user,
-                request=self.request)
+                item=IPItem(enterprise=self.enterprise(), **serializer.validated_data),
+                by=self.request.user,
+                request=self.request,
+            )
         except DjangoValidationError as exc:
             raise _drf(exc) from None
 
@@ -276,4 +321,3 @@ class IPItemViewSet(TenantAPIMixin, mixins.ListModelMixin, mixins.CreateModelMix
     def perform_destroy(self, instance):
         self._check_member()
         services.child_delete(obj=instance, by=self.request.user, request=self.request)
-

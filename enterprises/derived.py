@@ -44,8 +44,10 @@ def derived_values(facts: dict[str, Any]) -> dict[str, Any]:
     f = facts.get
     rd_2y = None
     if f("rd_expense_y1") is not None and f("rd_expense_y2") is not None:
-        rd_2y = ratio(f("rd_expense_y1") + f("rd_expense_y2"),
-                      None if f("revenue_y1") is None or f("revenue_y2") is None else f("revenue_y1") + f("revenue_y2"))
+        rd_2y = ratio(
+            f("rd_expense_y1") + f("rd_expense_y2"),
+            None if f("revenue_y1") is None or f("revenue_y2") is None else f("revenue_y1") + f("revenue_y2"),
+        )
     size = classify(
         industry_code=f("industry_code"),
         employees=f("employees_y1"),
@@ -56,7 +58,9 @@ def derived_values(facts: dict[str, Any]) -> dict[str, Any]:
         "revenue_growth_y1": growth(f("revenue_y1"), f("revenue_y2")),
         "revenue_growth_y2": growth(f("revenue_y2"), f("revenue_y3")),
         "revenue_cagr_2y": compound_growth(f("revenue_y1"), f("revenue_y3"), 2),
-        "main_business_revenue_growth_y1": growth(f("main_business_revenue_y1"), f("main_business_revenue_y2")),
+        "main_business_revenue_growth_y1": growth(
+            f("main_business_revenue_y1"), f("main_business_revenue_y2")
+        ),
         "rd_ratio_y1": ratio(f("rd_expense_y1"), f("revenue_y1")),
         "rd_ratio_2y": rd_2y,
         "rd_staff_ratio_y1": ratio(f("rd_staff_y1"), f("employees_y1")),
@@ -77,13 +81,15 @@ def yearly_rows(figures_by_year: dict[int, Any], years: list[int]) -> list[dict[
         def get(obj, name):
             return getattr(obj, name) if obj is not None else None
 
-        rows.append({
-            "year": year,
-            "figures": row,
-            "revenue_growth": growth(get(row, "revenue"), get(prev, "revenue")),
-            "rd_ratio": ratio(get(row, "rd_expense"), get(row, "revenue")),
-            "debt_ratio": ratio(get(row, "total_liabilities"), get(row, "total_assets")),
-            "main_business_share": ratio(get(row, "main_business_revenue"), get(row, "revenue")),
-            "rd_staff_ratio": ratio(get(row, "rd_staff"), get(row, "employees")),
-        })
+        rows.append(
+            {
+                "year": year,
+                "figures": row,
+                "revenue_growth": growth(get(row, "revenue"), get(prev, "revenue")),
+                "rd_ratio": ratio(get(row, "rd_expense"), get(row, "revenue")),
+                "debt_ratio": ratio(get(row, "total_liabilities"), get(row, "total_assets")),
+                "main_business_share": ratio(get(row, "main_business_revenue"), get(row, "revenue")),
+                "rd_staff_ratio": ratio(get(row, "rd_staff"), get(row, "employees")),
+            }
+        )
     return rows

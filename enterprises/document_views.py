@@ -71,13 +71,19 @@ class DocumentSizeLimitHandler(FileUploadHandler):
 # Lives here rather than in forms.py: it exists only for this page.
 class DocumentUploadForm(forms.Form):
     doc_type = forms.ChoiceField(label=gettext_lazy("Document type"), choices=Document.Type.choices)
-    # Not required at the field level: a file that the size limit cut off arrives as no file at all,
-    # and clean_file says which of the two happened. Empty files are refused by document_upload.
-    file = forms.FileField(label=gettext_lazy("File"), required=False, allow_empty_file=True)
+    # Empty files pass here so that document_upload refuses them, with the message every caller gets.
+    file = forms.FileField(
+        label=gettext_lazy("File"),
+        allow_empty_file=True,
+        error_messages={"required": gettext_lazy("Choose a file to upload.")},
+    )
 
     def __init__(self, *args, oversize: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.oversize = oversize
+        if oversize:
+            # The size limit cut the file off, so it arrives as no file at all: say why, not "required".
+            self.fields["file"].required = False
         self.fields["file"].widget.attrs["accept"] = ",".join(ALLOWED_EXTENSIONS)
         self.fields["file"].help_text = _(
             "PDF, JPEG, PNG or OFD, at most %(limit)s. Others can open the file only after the malware "
@@ -87,10 +93,7 @@ class DocumentUploadForm(forms.Form):
     def clean_file(self):
         if self.oversize:
             raise ValidationError(too_large_message(), code="too_large")
-        uploaded = self.cleaned_data.get("file")
-        if not uploaded:
-            raise ValidationError(_("Choose a file to upload."), code="required")
-        return uploaded
+        return self.cleaned_data["file"]
 
 
 @csrf_exempt

@@ -167,21 +167,25 @@ def _check_ofd(fh: IO[bytes]) -> ValidationError | None:
 
 def _check_content(uploaded_file: File, original_name: str) -> FileKind:
     """The file's kind, judged by content; raises the refusal that says what is wrong."""
+    not_allowed = _refuse(
+        _(
+            "The file is not a PDF, JPEG, PNG or OFD document, whatever its name says. "
+            "Upload the document in one of these formats."
+        ),
+        "type",
+    )
+    extension = os.path.splitext(original_name)[1].lower()
     kind, head = _detect(uploaded_file)
     if kind is None:
-        raise _refuse(
-            _(
-                "The file is not a PDF, JPEG, PNG or OFD document, whatever its name says. "
-                "Upload the document in one of these formats."
-            ),
-            "type",
-        )
+        raise not_allowed
     if _MARKUP.search(head):
         raise _refuse(_("The file contains web-page code, which a document must not contain."), "markup")
     if kind is OFD:
         error = _check_ofd(uploaded_file)
         if error is not None:
-            raise error
+            # Any ZIP starts like an OFD package: a .docx or .zip is simply not an allowed type.
+            is_other_zip = extension != ".ofd" and error.error_dict["file"][0].code == "ofd"
+            raise not_allowed if is_other_zip else error
     else:
         uploaded_file.seek(0)
         # A PDF or image that is also a ZIP (central directory at its end) is a polyglot: one program
@@ -192,7 +196,6 @@ def _check_content(uploaded_file: File, original_name: str) -> FileKind:
                 % {"kind": kind.name},
                 "polyglot",
             )
-    extension = os.path.splitext(original_name)[1].lower()
     if extension not in ALLOWED_EXTENSIONS:
         raise _refuse(
             _("The file name must end in %(extensions)s.") % {"extensions": ", ".join(ALLOWED_EXTENSIONS)},

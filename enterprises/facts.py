@@ -20,9 +20,17 @@ from enterprises.ip_class import ip_counts
 from enterprises.models import AnnualFigures, Enterprise, Qualification
 
 PROFILE_FACTS = [
-    "niche_years", "market_share", "strategic_emerging_industry", "digital_level", "own_brand",
-    "standards_participation", "ethnic_crafts", "negative_false_info", "negative_major_accident_3y",
-    "negative_tax_or_dishonest", "negative_abnormal_list",
+    "niche_years",
+    "market_share",
+    "strategic_emerging_industry",
+    "digital_level",
+    "own_brand",
+    "standards_participation",
+    "ethnic_crafts",
+    "negative_false_info",
+    "negative_major_accident_3y",
+    "negative_tax_or_dishonest",
+    "negative_abnormal_list",
 ]
 THREE_YEAR_FIGURES = ["revenue", "main_business_revenue", "rd_expense"]
 LAST_YEAR_FIGURES = ["net_profit", "total_assets", "total_liabilities", "employees", "rd_staff"]

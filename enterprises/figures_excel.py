@@ -103,21 +103,31 @@ def figures_parse(content: bytes) -> ImportResult:
             try:
                 parsed[name] = _parse_cell(name, value)
             except ValueError as exc:
-                result.errors.append(_("Row %(row)d, %(field)s: %(error)s.")
-                                     % {"row": excel_row, "field": _label(name), "error": exc})
+                result.errors.append(
+                    _("Row %(row)d, %(field)s: %(error)s.")
+                    % {"row": excel_row, "field": _label(name), "error": exc}
+                )
         year = parsed.get("fiscal_year")
         if year is None or not 1990 <= year <= 2100:
-            result.errors.append(_("Row %(row)d, %(field)s: give a year such as 2025.")
-                                 % {"row": excel_row, "field": _label("fiscal_year")})
+            result.errors.append(
+                _("Row %(row)d, %(field)s: give a year such as 2025.")
+                % {"row": excel_row, "field": _label("fiscal_year")}
+            )
         elif year in years_seen:
-            result.errors.append(_("Row %(row)d: the year %(year)d appears twice.") % {"row": excel_row, "year": year})
+            result.errors.append(
+                _("Row %(row)d: the year %(year)d appears twice.") % {"row": excel_row, "year": year}
+            )
         years_seen.add(year)
         field_errors, warnings = figures_check(parsed)
         for name, messages in field_errors.items():
             for message in messages:
-                result.errors.append(_("Row %(row)d, %(field)s: %(error)s")
-                                     % {"row": excel_row, "field": _label(name), "error": message})
-        result.warnings += [_("Row %(row)d: %(warning)s") % {"row": excel_row, "warning": w} for w in warnings]
+                result.errors.append(
+                    _("Row %(row)d, %(field)s: %(error)s")
+                    % {"row": excel_row, "field": _label(name), "error": message}
+                )
+        result.warnings += [
+            _("Row %(row)d: %(warning)s") % {"row": excel_row, "warning": w} for w in warnings
+        ]
         result.rows.append(parsed)
     if len(rows) > MAX_ROWS + 2:
         result.errors.append(_("At most %(n)d years can be imported at once.") % {"n": MAX_ROWS})
@@ -134,6 +144,8 @@ def figures_import(*, enterprise: Enterprise, by: User, content: bytes, request=
     with transaction.atomic():
         for row in result.rows:
             values = {n: row.get(n) for n in AnnualFigures.FIELDS}
-            figures_save(enterprise=enterprise, by=by, fiscal_year=row["fiscal_year"], values=values, request=request)
+            figures_save(
+                enterprise=enterprise, by=by, fiscal_year=row["fiscal_year"], values=values, request=request
+            )
             result.saved += 1
     return result

@@ -25,12 +25,17 @@ class CountyChoiceField(forms.ModelChoiceField):
     """A county of the tenant, shown grouped by prefecture (the page script turns it into two cascading selects)."""
 
     def __init__(self, *, tenant: Tenant, **kwargs):
-        queryset = Region.objects.for_tenant(tenant).filter(level=Region.Level.COUNTY).select_related("parent")
+        queryset = (
+            Region.objects.for_tenant(tenant).filter(level=Region.Level.COUNTY).select_related("parent")
+        )
         super().__init__(queryset=queryset.order_by("code"), **kwargs)
         groups: dict[str, list] = {}
         for county in self.queryset:
-            parent = county.parent.name if county.parent and county.parent.level == Region.Level.PREFECTURE else \
-                tenant.name
+            parent = (
+                county.parent.name
+                if county.parent and county.parent.level == Region.Level.PREFECTURE
+                else tenant.name
+            )
             groups.setdefault(parent, []).append((county.pk, county.name))
         self.choices = [("", "---------"), *groups.items()]
 
@@ -45,8 +50,13 @@ class IndustryField(forms.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 120)
         super().__init__(**kwargs)
-        self.widget.attrs.update({"list": "industry-options", "autocomplete": "off",
-                                  "placeholder": _("type a code or a name, e.g. 3484 or 零部件")})
+        self.widget.attrs.update(
+            {
+                "list": "industry-options",
+                "autocomplete": "off",
+                "placeholder": _("type a code or a name, e.g. 3484 or 零部件"),
+            }
+        )
 
     def prepare_value(self, value):
         if isinstance(value, Industry):
@@ -87,15 +97,23 @@ class EnterpriseFieldsMixin:
 
 class RegistrationForm(EnterpriseFieldsMixin, forms.Form):
     username = forms.RegexField(
-        label=_("user name"), max_length=40, regex=r"^[A-Za-z0-9_.@-]{3,40}$",
+        label=_("user name"),
+        max_length=40,
+        regex=r"^[A-Za-z0-9_.@-]{3,40}$",
         help_text=_("3 to 40 letters, digits or _ . @ -; you sign in with it."),
         error_messages={"invalid": _("Use 3 to 40 letters, digits or _ . @ -.")},
     )
-    password1 = forms.CharField(label=_("password"), widget=forms.PasswordInput(render_value=False), strip=False)
-    password2 = forms.CharField(label=_("password again"), widget=forms.PasswordInput(render_value=False),
-                                strip=False)
-    uscc = forms.CharField(label=_("unified social credit code"), max_length=40,
-                           help_text=_("18 characters, as on the business licence."))
+    password1 = forms.CharField(
+        label=_("password"), widget=forms.PasswordInput(render_value=False), strip=False
+    )
+    password2 = forms.CharField(
+        label=_("password again"), widget=forms.PasswordInput(render_value=False), strip=False
+    )
+    uscc = forms.CharField(
+        label=_("unified social credit code"),
+        max_length=40,
+        help_text=_("18 characters, as on the business licence."),
+    )
     name = forms.CharField(label=_("legal name"), max_length=200)
     county = forms.ModelChoiceField(label=_("county"), queryset=Region.objects.none())
     address = forms.CharField(label=_("address"), max_length=300)
@@ -103,12 +121,16 @@ class RegistrationForm(EnterpriseFieldsMixin, forms.Form):
     legal_representative = forms.CharField(label=_("legal representative"), max_length=60)
     contact_person = forms.CharField(label=_("contact person"), max_length=60)
     contact_phone = forms.CharField(label=_("mobile phone"), max_length=20)
-    contact_email = forms.EmailField(label=_("email"), help_text=_("We send a verification link to this address."))
+    contact_email = forms.EmailField(
+        label=_("email"), help_text=_("We send a verification link to this address.")
+    )
 
     def __init__(self, *args, tenant: Tenant, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["county"] = CountyChoiceField(tenant=tenant, label=_("county"))
-        self.order_fields(["username", "password1", "password2", "uscc", "name", "county", "address", "industry"])
+        self.order_fields(
+            ["username", "password1", "password2", "uscc", "name", "county", "address", "industry"]
+        )
 
     def clean(self):
         data = super().clean()
@@ -117,14 +139,25 @@ class RegistrationForm(EnterpriseFieldsMixin, forms.Form):
             self.add_error("password2", _("The two passwords differ."))
         elif p1:
             try:
-                validate_password(p1, User(username=data.get("username", ""), email=data.get("contact_email", "")))
+                validate_password(
+                    p1, User(username=data.get("username", ""), email=data.get("contact_email", ""))
+                )
             except ValidationError as exc:
                 self.add_error("password1", exc)
         return data
 
     def enterprise_fields(self) -> dict:
-        names = ["uscc", "name", "county", "address", "industry", "legal_representative", "contact_person",
-                 "contact_phone", "contact_email"]
+        names = [
+            "uscc",
+            "name",
+            "county",
+            "address",
+            "industry",
+            "legal_representative",
+            "contact_person",
+            "contact_phone",
+            "contact_email",
+        ]
         return {n: self.cleaned_data[n] for n in names}
 
 
@@ -134,11 +167,29 @@ class ProfileForm(EnterpriseFieldsMixin, forms.ModelForm):
     class Meta:
         model = Enterprise
         fields = [
-            "name", "uscc", "county", "address", "industry", "legal_representative", "contact_person",
-            "contact_phone", "contact_email", "established_date", "main_product", "niche_years", "market_share",
-            "main_product_field", "strategic_emerging_industry", "digital_level", "own_brand",
-            "standards_participation", "ethnic_crafts", "negative_false_info", "negative_major_accident_3y",
-            "negative_tax_or_dishonest", "negative_abnormal_list",
+            "name",
+            "uscc",
+            "county",
+            "address",
+            "industry",
+            "legal_representative",
+            "contact_person",
+            "contact_phone",
+            "contact_email",
+            "established_date",
+            "main_product",
+            "niche_years",
+            "market_share",
+            "main_product_field",
+            "strategic_emerging_industry",
+            "digital_level",
+            "own_brand",
+            "standards_participation",
+            "ethnic_crafts",
+            "negative_false_info",
+            "negative_major_accident_3y",
+            "negative_tax_or_dishonest",
+            "negative_abnormal_list",
         ]
         widgets = PROFILE_WIDGETS
 
@@ -147,12 +198,22 @@ class ProfileForm(EnterpriseFieldsMixin, forms.ModelForm):
         self.fields["county"] = CountyChoiceField(tenant=tenant, label=_("county"))
         self.fields["uscc"].max_length = 40
         self.fields["contact_phone"].max_length = 20
-        for name in ("strategic_emerging_industry", "own_brand", "standards_participation", "ethnic_crafts",
-                     "negative_false_info", "negative_major_accident_3y", "negative_tax_or_dishonest",
-                     "negative_abnormal_list"):
+        for name in (
+            "strategic_emerging_industry",
+            "own_brand",
+            "standards_participation",
+            "ethnic_crafts",
+            "negative_false_info",
+            "negative_major_accident_3y",
+            "negative_tax_or_dishonest",
+            "negative_abnormal_list",
+        ):
             self.fields[name] = forms.NullBooleanField(
-                label=self.fields[name].label, required=False,
-                widget=forms.Select(choices=[("unknown", _("not stated")), ("true", _("yes")), ("false", _("no"))]),
+                label=self.fields[name].label,
+                required=False,
+                widget=forms.Select(
+                    choices=[("unknown", _("not stated")), ("true", _("yes")), ("false", _("no"))]
+                ),
             )
 
 
@@ -186,9 +247,10 @@ class FiguresForm(forms.ModelForm):
 
 
 class FiguresImportForm(forms.Form):
-    file = forms.FileField(label=_("Excel file (.xlsx)"),
-                           help_text=_("Use the template: one row per fiscal year. Nothing is saved unless every "
-                                       "row is valid."))
+    file = forms.FileField(
+        label=_("Excel file (.xlsx)"),
+        help_text=_("Use the template: one row per fiscal year. Nothing is saved unless every row is valid."),
+    )
 
     def clean_file(self):
         f = self.cleaned_data["file"]
@@ -204,10 +266,21 @@ class FiguresImportForm(forms.Form):
 class IPItemForm(forms.ModelForm):
     class Meta:
         model = IPItem
-        fields = ["ip_type", "number", "title", "grant_date", "acquisition", "acquired_date",
-                  "related_to_main_product", "high_value", "valid"]
-        widgets = {"grant_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-                   "acquired_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        fields = [
+            "ip_type",
+            "number",
+            "title",
+            "grant_date",
+            "acquisition",
+            "acquired_date",
+            "related_to_main_product",
+            "high_value",
+            "valid",
+        ]
+        widgets = {
+            "grant_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "acquired_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
 
     def clean(self):
         data = super().clean()
@@ -220,8 +293,10 @@ class QualificationForm(forms.ModelForm):
     class Meta:
         model = Qualification
         fields = ["kind", "title", "level", "rank", "certificate_number", "issued_on", "valid_until"]
-        widgets = {"issued_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-                   "valid_until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        widgets = {
+            "issued_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "valid_until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
 
 
 class InviteForm(forms.ModelForm):
@@ -237,8 +312,12 @@ class MemberRoleForm(forms.Form):
 class EnterpriseSearchForm(forms.Form):
     q = forms.CharField(label=_("name or credit code"), required=False, max_length=100)
     county = forms.ModelChoiceField(label=_("county"), queryset=Region.objects.none(), required=False)
-    industry = forms.CharField(label=_("industry code"), required=False, max_length=5,
-                               help_text=_("A section letter or a code prefix, e.g. C or C34."))
+    industry = forms.CharField(
+        label=_("industry code"),
+        required=False,
+        max_length=5,
+        help_text=_("A section letter or a code prefix, e.g. C or C34."),
+    )
     size_class = forms.ChoiceField(label=_("size class"), required=False)
 
     def __init__(self, *args, counties, size_choices, **kwargs):

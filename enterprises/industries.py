@@ -21,8 +21,11 @@ def industries_load(industry_model) -> int:
     for row in rows:
         item = existing.get(row["code"])
         if item is None:
-            new.append(industry_model(code=row["code"], name=row["name"], level=row["level"],
-                                      parent_id=row["parent"] or None))
+            new.append(
+                industry_model(
+                    code=row["code"], name=row["name"], level=row["level"], parent_id=row["parent"] or None
+                )
+            )
         elif (item.name, item.level, item.parent_id) != (row["name"], row["level"], row["parent"] or None):
             item.name, item.level, item.parent_id = row["name"], row["level"], row["parent"] or None
             changed.append(item)

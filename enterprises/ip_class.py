@@ -10,8 +10,9 @@ T = IPItem.Type
 
 # 附件4: Ⅰ类知识产权 = 发明专利（含国防专利）、植物新品种、国家级农作物品种、国家新药、
 # 国家一级中药保护品种、集成电路布图设计专有权.
-CLASS_ONE_TYPES = frozenset({T.INVENTION, T.DEFENCE_PATENT, T.PLANT_VARIETY, T.CROP_VARIETY, T.NEW_DRUG,
-                             T.TCM_PROTECTED, T.IC_LAYOUT})
+CLASS_ONE_TYPES = frozenset(
+    {T.INVENTION, T.DEFENCE_PATENT, T.PLANT_VARIETY, T.CROP_VARIETY, T.NEW_DRUG, T.TCM_PROTECTED, T.IC_LAYOUT}
+)
 
 
 def _years_between(start: date, end: date) -> float:
@@ -19,7 +20,7 @@ def _years_between(start: date, end: date) -> float:
 
 
 def ip_class(item: IPItem, *, as_of: date) -> str | None:
-    """"I", "II" or None (counts for neither) on the day `as_of`."""
+    """ "I", "II" or None (counts for neither) on the day `as_of`."""
     if not item.valid or item.grant_date > as_of:
         return None
     if item.ip_type in CLASS_ONE_TYPES:
@@ -39,8 +40,12 @@ def ip_class(item: IPItem, *, as_of: date) -> str | None:
 
 def ip_counts(items: list[IPItem], *, as_of: date) -> dict[str, int]:
     """The IP facts of design.md: Class Ⅰ related to the main product, of which self-developed and high-value."""
-    counts = {"ip_class1_count": 0, "ip_class1_self_developed_count": 0, "ip_class1_high_value_count": 0,
-              "ip_class2_count": 0}
+    counts = {
+        "ip_class1_count": 0,
+        "ip_class1_self_developed_count": 0,
+        "ip_class1_high_value_count": 0,
+        "ip_class2_count": 0,
+    }
     for item in items:
         klass = ip_class(item, as_of=as_of)
         if klass == "I" and item.related_to_main_product:

@@ -29,7 +29,9 @@ class Industry(models.Model):
     code = models.CharField(_("code"), max_length=5, primary_key=True)
     name = models.CharField(_("name"), max_length=100)
     level = models.CharField(_("level"), max_length=10, choices=Level.choices)
-    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
 
     class Meta:
         verbose_name = _("industry")
@@ -53,7 +55,10 @@ class Enterprise(models.Model):
 
     class MainProductField(models.TextChoices):
         KEY_CHAIN = "key_chain", _("fills a gap in a key industrial chain (补短板、锻长板、填空白)")
-        SIX_FOUNDATIONS = "six_foundations", _("industrial foundations, time-honoured brand or key-chain supplier")
+        SIX_FOUNDATIONS = (
+            "six_foundations",
+            _("industrial foundations, time-honoured brand or key-chain supplier"),
+        )
         OTHER = "other", _("other")
 
     tenant = models.ForeignKey(Tenant, verbose_name=_("tenant"), on_delete=models.PROTECT, related_name="+")
@@ -77,30 +82,42 @@ class Enterprise(models.Model):
     main_product = models.CharField(_("main product"), max_length=200, blank=True)
     niche_years = models.PositiveSmallIntegerField(_("years in the niche market"), null=True, blank=True)
     market_share = models.DecimalField(
-        _("national market share of the main product"), max_digits=5, decimal_places=4, null=True, blank=True,
+        _("national market share of the main product"),
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
         help_text=_("As a fraction: 0.035 is 3.5%."),
     )
     main_product_field = models.CharField(
         _("field of the main product"), max_length=20, choices=MainProductField.choices, blank=True
     )
-    strategic_emerging_industry = models.BooleanField(_("main product in a strategic emerging industry"), null=True)
+    strategic_emerging_industry = models.BooleanField(
+        _("main product in a strategic emerging industry"), null=True
+    )
     digital_level = models.PositiveSmallIntegerField(
-        _("digitalisation level"), null=True, blank=True, validators=[MaxValueValidator(4)],
+        _("digitalisation level"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(4)],
         help_text=_("中小企业数字化水平 level 0 to 4."),
     )
     own_brand = models.BooleanField(_("owns a brand"), null=True)
     standards_participation = models.BooleanField(_("took part in drafting standards"), null=True)
     ethnic_crafts = models.BooleanField(_("ethnic crafts enterprise"), null=True)
     negative_false_info = models.BooleanField(_("provided false information"), null=True)
-    negative_major_accident_3y = models.BooleanField(_("major safety, quality or environmental accident in 3 years"),
-                                                     null=True)
+    negative_major_accident_3y = models.BooleanField(
+        _("major safety, quality or environmental accident in 3 years"), null=True
+    )
     negative_tax_or_dishonest = models.BooleanField(_("tax evasion or on the dishonesty list"), null=True)
     negative_abnormal_list = models.BooleanField(_("on the list of abnormal operations"), null=True)
 
     # Derived from industry and the last complete year's figures (enterprises.derived); stored so that
     # officials can filter and sort by it. Refreshed by every change of its inputs and daily by beat.
-    size_class = models.CharField(_("size class"), max_length=8, default="unknown", db_index=True, editable=False)
+    size_class = models.CharField(
+        _("size class"), max_length=8, default="unknown", db_index=True, editable=False
+    )
 
     created_at = models.DateTimeField(_("registered"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -114,7 +131,9 @@ class Enterprise(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "uscc"], name="enterprise_uscc_unique_in_tenant"),
-            models.CheckConstraint(condition=Q(uscc__regex=r"^[0-9A-HJ-NPQRTUWXY]{18}$"), name="enterprise_uscc_form"),
+            models.CheckConstraint(
+                condition=Q(uscc__regex=r"^[0-9A-HJ-NPQRTUWXY]{18}$"), name="enterprise_uscc_form"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -156,9 +175,13 @@ class Invitation(models.Model):
 
     enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField(_("email"))
-    role = models.CharField(_("role"), max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+    role = models.CharField(
+        _("role"), max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER
+    )
     token = models.CharField(max_length=64, unique=True, editable=False)
-    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(_("expires"))
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
@@ -196,7 +219,8 @@ class AnnualFigures(models.Model):
     employees = models.PositiveIntegerField(_("employees at year end"), null=True, blank=True)
     rd_staff = models.PositiveIntegerField(_("R&D staff"), null=True, blank=True)
     equity_financing = models.DecimalField(
-        _("new equity financing from qualified investors (万元)"), **MONEY,
+        _("new equity financing from qualified investors (万元)"),
+        **MONEY,
         help_text=_("Paid in during this year by qualified institutional investors."),
     )
     updated_at = models.DateTimeField(auto_now=True)
@@ -207,10 +231,13 @@ class AnnualFigures(models.Model):
         ordering = ["-fiscal_year"]
         constraints = [
             models.UniqueConstraint(fields=["enterprise", "fiscal_year"], name="figures_one_row_per_year"),
-            models.CheckConstraint(condition=Q(revenue__gte=0) | Q(revenue=None), name="figures_revenue_not_negative"),
+            models.CheckConstraint(
+                condition=Q(revenue__gte=0) | Q(revenue=None), name="figures_revenue_not_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(main_business_revenue__lte=models.F("revenue"))
-                | Q(main_business_revenue=None) | Q(revenue=None),
+                | Q(main_business_revenue=None)
+                | Q(revenue=None),
                 name="figures_main_business_within_revenue",
             ),
             models.CheckConstraint(
@@ -223,8 +250,15 @@ class AnnualFigures(models.Model):
         return f"{self.enterprise} {self.fiscal_year}"
 
     FIELDS = [
-        "revenue", "main_business_revenue", "rd_expense", "net_profit", "total_assets", "total_liabilities",
-        "employees", "rd_staff", "equity_financing",
+        "revenue",
+        "main_business_revenue",
+        "rd_expense",
+        "net_profit",
+        "total_assets",
+        "total_liabilities",
+        "employees",
+        "rd_staff",
+        "equity_financing",
     ]
 
 
@@ -252,14 +286,18 @@ class IPItem(models.Model):
     number = models.CharField(_("number"), max_length=60)
     title = models.CharField(_("title"), max_length=200)
     grant_date = models.DateField(_("grant date"))
-    acquisition = models.CharField(_("acquired by"), max_length=12, choices=Acquisition.choices,
-                                   default=Acquisition.SELF_DEVELOPED)
+    acquisition = models.CharField(
+        _("acquired by"), max_length=12, choices=Acquisition.choices, default=Acquisition.SELF_DEVELOPED
+    )
     acquired_date = models.DateField(_("date transferred in"), null=True, blank=True)
     related_to_main_product = models.BooleanField(_("related to the main product"), default=True)
     high_value = models.BooleanField(
-        _("high-value"), default=False,
-        help_text=_("Overseas family patent, maintained over 10 years, pledged for high-value financing, "
-                    "or won a national S&T award or the China Patent Award."),
+        _("high-value"),
+        default=False,
+        help_text=_(
+            "Overseas family patent, maintained over 10 years, pledged for high-value financing, "
+            "or won a national S&T award or the China Patent Award."
+        ),
     )
     valid = models.BooleanField(_("valid"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -290,7 +328,10 @@ class Qualification(models.Model):
         QUALITY_AWARD = "quality_award", _("quality award")
         ST_AWARD = "st_award", _("science and technology award")
         MAKER_CHINA = "maker_china", _("Maker China (创客中国) contest")
-        INNOVATION_HONOUR = "innovation_honour", _("innovation honour (demonstration enterprise, IP advantage)")
+        INNOVATION_HONOUR = (
+            "innovation_honour",
+            _("innovation honour (demonstration enterprise, IP advantage)"),
+        )
 
     class Level(models.TextChoices):
         NATIONAL = "national", _("national")
@@ -303,9 +344,13 @@ class Qualification(models.Model):
     title = models.CharField(_("title"), max_length=200)
     level = models.CharField(_("level"), max_length=16, choices=Level.choices, blank=True)
     rank = models.PositiveSmallIntegerField(
-        _("rank of the enterprise"), null=True, blank=True,
-        help_text=_("For awards: the enterprise's place among the winners (1 = first). "
-                    "For Maker China: the national top N it reached (50 or 500)."),
+        _("rank of the enterprise"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "For awards: the enterprise's place among the winners (1 = first). "
+            "For Maker China: the national top N it reached (50 or 500)."
+        ),
     )
     certificate_number = models.CharField(_("certificate number"), max_length=80, blank=True)
     issued_on = models.DateField(_("issued on"))
@@ -360,7 +405,9 @@ class Document(models.Model):
     content_type = models.CharField(_("content type"), max_length=60)
     size = models.PositiveIntegerField(_("size (bytes)"))
     sha256 = models.CharField(max_length=64)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now)
     scan_status = models.CharField(_("scan"), max_length=10, choices=Scan.choices, default=Scan.PENDING)
     scan_detail = models.CharField(_("scan result"), max_length=200, blank=True)

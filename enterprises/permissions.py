@@ -48,6 +48,9 @@ def user_enterprise(user: User, tenant: Tenant) -> Enterprise | None:
     if not user.is_authenticated:
         return None
     return (
-        Enterprise.objects.for_tenant(tenant).for_member(user)
-        .select_related("county", "industry").order_by("memberships__created_at").first()
+        Enterprise.objects.for_tenant(tenant)
+        .for_member(user)
+        .select_related("county", "industry")
+        .order_by("memberships__created_at")
+        .first()
     )

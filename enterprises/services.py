@@ -36,14 +36,35 @@ IDENTITY_LOCKS: list[Callable[[Enterprise], str | None]] = []
 IDENTITY_FIELDS = ("uscc", "county")
 
 PROFILE_FIELDS = [
-    "name", "uscc", "county", "address", "industry", "legal_representative", "contact_person", "contact_phone",
-    "contact_email", "established_date", "main_product", "niche_years", "market_share", "main_product_field",
-    "strategic_emerging_industry", "digital_level", "own_brand", "standards_participation", "ethnic_crafts",
-    "negative_false_info", "negative_major_accident_3y", "negative_tax_or_dishonest", "negative_abnormal_list",
+    "name",
+    "uscc",
+    "county",
+    "address",
+    "industry",
+    "legal_representative",
+    "contact_person",
+    "contact_phone",
+    "contact_email",
+    "established_date",
+    "main_product",
+    "niche_years",
+    "market_share",
+    "main_product_field",
+    "strategic_emerging_industry",
+    "digital_level",
+    "own_brand",
+    "standards_participation",
+    "ethnic_crafts",
+    "negative_false_info",
+    "negative_major_accident_3y",
+    "negative_tax_or_dishonest",
+    "negative_abnormal_list",
 ]
 
-USCC_TAKEN = gettext_lazy("This unified social credit code is already registered on this portal. "
-                           "Ask your enterprise's administrator to invite you.")
+USCC_TAKEN = gettext_lazy(
+    "This unified social credit code is already registered on this portal. "
+    "Ask your enterprise's administrator to invite you."
+)
 
 
 def _send_after_commit(*, subject: str, body: str, to: str) -> None:
@@ -69,8 +90,12 @@ def enterprise_register(
         raise ValidationError({"uscc": USCC_TAKEN})
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("This user name is taken. Choose another.")})
-    user = User(username=username, display_name=fields["contact_person"], email=fields["contact_email"],
-                phone=fields["contact_phone"])
+    user = User(
+        username=username,
+        display_name=fields["contact_person"],
+        email=fields["contact_email"],
+        phone=fields["contact_phone"],
+    )
     user.set_password(password)
     try:
         # A savepoint, so that losing a race with another registration of the same code keeps the transaction usable.
@@ -82,8 +107,14 @@ def enterprise_register(
             raise ValidationError({"uscc": USCC_TAKEN}) from None
         raise ValidationError({"username": _("This user name is taken. Choose another.")}) from None
     Membership.objects.create(enterprise=enterprise, user=user, role=Membership.Role.ADMIN)
-    audit_record(action="enterprise.registered", actor=user, tenant=tenant, obj=enterprise,
-                 summary=f"{enterprise.name} {enterprise.uscc}", request=request)
+    audit_record(
+        action="enterprise.registered",
+        actor=user,
+        tenant=tenant,
+        obj=enterprise,
+        summary=f"{enterprise.name} {enterprise.uscc}",
+        request=request,
+    )
     email_verification_send(enterprise=enterprise, request=request)
     return user, enterprise
 
@@ -94,13 +125,17 @@ def email_verification_token(enterprise: Enterprise) -> str:
 
 def email_verification_send(*, enterprise: Enterprise, request=None) -> None:
     token = email_verification_token(enterprise)
-    link = _absolute(request, reverse("enterprise_verify_email", kwargs={"tenant_code": enterprise.tenant.code,
-                                                                          "token": token}))
+    link = _absolute(
+        request,
+        reverse("enterprise_verify_email", kwargs={"tenant_code": enterprise.tenant.code, "token": token}),
+    )
     _send_after_commit(
         to=enterprise.contact_email,
         subject=_("Verify the email address of %(name)s") % {"name": enterprise.name},
-        body=_("Open this link within 3 days to verify the email address of %(name)s on the SRDI portal:\n\n"
-               "%(link)s\n\nYour enterprise can submit applications once the address is verified.")
+        body=_(
+            "Open this link within 3 days to verify the email address of %(name)s on the SRDI portal:\n\n"
+            "%(link)s\n\nYour enterprise can submit applications once the address is verified."
+        )
         % {"name": enterprise.name, "link": link},
     )
 
@@ -110,8 +145,10 @@ def email_verify(*, tenant: Tenant, token: str, request=None) -> Enterprise:
     try:
         data = signing.loads(token, salt=EMAIL_TOKEN_SALT, max_age=EMAIL_TOKEN_MAX_AGE)
     except signing.SignatureExpired:
-        raise ValidationError(_("This verification link has expired. Ask for a new one from your enterprise page."),
-                              code="expired") from None
+        raise ValidationError(
+            _("This verification link has expired. Ask for a new one from your enterprise page."),
+            code="expired",
+        ) from None
     except signing.BadSignature:
         raise ValidationError(_("This verification link is not valid."), code="invalid") from None
     enterprise = Enterprise.objects.for_tenant(tenant).select_for_update().filter(pk=data["e"]).first()
@@ -121,9 +158,14 @@ def email_verify(*, tenant: Tenant, token: str, request=None) -> Enterprise:
     if enterprise.email_verified_at is None:
         enterprise.email_verified_at = timezone.now()
         enterprise.save(update_fields=["email_verified_at", "updated_at"])
-        audit_record(action="enterprise.email_verified", tenant=tenant, obj=enterprise,
-                     summary=enterprise.contact_email, request=request,
-                     actor=getattr(request, "user", None) if request else None)
+        audit_record(
+            action="enterprise.email_verified",
+            tenant=tenant,
+            obj=enterprise,
+            summary=enterprise.contact_email,
+            request=request,
+            actor=getattr(request, "user", None) if request else None,
+        )
     return enterprise
 
 
@@ -146,7 +188,9 @@ def identity_lock_reason(enterprise: Enterprise) -> str | None:
 
 
 @transaction.atomic
-def enterprise_update_profile(*, enterprise: Enterprise, by: User, data: dict[str, Any], request=None) -> Enterprise:
+def enterprise_update_profile(
+    *, enterprise: Enterprise, by: User, data: dict[str, Any], request=None
+) -> Enterprise:
     enterprise = Enterprise.objects.select_for_update().get(pk=enterprise.pk)
     before = {name: getattr(enterprise, name) for name in PROFILE_FIELDS}
     for name, value in data.items():
@@ -159,24 +203,40 @@ def enterprise_update_profile(*, enterprise: Enterprise, by: User, data: dict[st
     if moving:
         reason = identity_lock_reason(enterprise)
         if reason:
-            raise ValidationError({
-                name: _("This cannot change any more: %(reason)s A different code or county would move the "
-                        "enterprise to other reviewers. Contact your county's industry and IT bureau.")
-                % {"reason": reason}
-                for name in moving
-            })
-    if "county" in changes and (enterprise.county.tenant_id != enterprise.tenant_id
-                                or enterprise.county.level != Region.Level.COUNTY):
+            raise ValidationError(
+                {
+                    name: _(
+                        "This cannot change any more: %(reason)s A different code or county would move the "
+                        "enterprise to other reviewers. Contact your county's industry and IT bureau."
+                    )
+                    % {"reason": reason}
+                    for name in moving
+                }
+            )
+    if "county" in changes and (
+        enterprise.county.tenant_id != enterprise.tenant_id or enterprise.county.level != Region.Level.COUNTY
+    ):
         raise ValidationError({"county": _("Choose a county of this province.")})
-    if "uscc" in changes and Enterprise.objects.for_tenant(enterprise.tenant).filter(
-        uscc=enterprise.uscc
-    ).exclude(pk=enterprise.pk).exists():
+    if (
+        "uscc" in changes
+        and Enterprise.objects.for_tenant(enterprise.tenant)
+        .filter(uscc=enterprise.uscc)
+        .exclude(pk=enterprise.pk)
+        .exists()
+    ):
         raise ValidationError({"uscc": USCC_TAKEN})
     if "contact_email" in changes:
         enterprise.email_verified_at = None
     enterprise.save()
-    audit_record(action="enterprise.profile_changed", actor=by, tenant=enterprise.tenant, obj=enterprise,
-                 changes=changes, summary=", ".join(sorted(changes)), request=request)
+    audit_record(
+        action="enterprise.profile_changed",
+        actor=by,
+        tenant=enterprise.tenant,
+        obj=enterprise,
+        changes=changes,
+        summary=", ".join(sorted(changes)),
+        request=request,
+    )
     if "contact_email" in changes:
         email_verification_send(enterprise=enterprise, request=request)
     if "industry" in changes:
@@ -199,37 +259,68 @@ def member_invite(*, enterprise: Enterprise, by: User, email: str, role: str, re
     if Membership.objects.filter(enterprise=enterprise, user__email__iexact=email).exists():
         raise ValidationError({"email": _("A member already uses this email address.")})
     invitation = Invitation.objects.create(
-        enterprise=enterprise, email=email, role=role, invited_by=by, token=secrets.token_urlsafe(32),
+        enterprise=enterprise,
+        email=email,
+        role=role,
+        invited_by=by,
+        token=secrets.token_urlsafe(32),
         expires_at=timezone.now() + INVITATION_LIFETIME,
     )
-    audit_record(action="enterprise.member_invited", actor=by, tenant=enterprise.tenant, obj=enterprise,
-                 summary=f"{email} ({role})", request=request)
-    link = _absolute(request, reverse("enterprise_invitation", kwargs={"tenant_code": enterprise.tenant.code,
-                                                                        "token": invitation.token}))
+    audit_record(
+        action="enterprise.member_invited",
+        actor=by,
+        tenant=enterprise.tenant,
+        obj=enterprise,
+        summary=f"{email} ({role})",
+        request=request,
+    )
+    link = _absolute(
+        request,
+        reverse(
+            "enterprise_invitation", kwargs={"tenant_code": enterprise.tenant.code, "token": invitation.token}
+        ),
+    )
     _send_after_commit(
         to=email,
         subject=_("%(name)s invites you to the SRDI portal") % {"name": enterprise.name},
-        body=_("%(who)s invites you to act for %(name)s on the SRDI portal. Open this link within 7 days "
-               "to accept:\n\n%(link)s") % {"who": by, "name": enterprise.name, "link": link},
+        body=_(
+            "%(who)s invites you to act for %(name)s on the SRDI portal. Open this link within 7 days "
+            "to accept:\n\n%(link)s"
+        )
+        % {"who": by, "name": enterprise.name, "link": link},
     )
     return invitation
 
 
 @transaction.atomic
 def invitation_accept(*, token: str, user: User, request=None) -> Membership:
-    invitation = Invitation.objects.select_for_update().select_related("enterprise__tenant").filter(
-        token=token).first()
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("enterprise__tenant")
+        .filter(token=token)
+        .first()
+    )
     if invitation is None or not invitation.is_open:
-        raise ValidationError(_("This invitation is not valid any more: it was used, withdrawn or has expired. "
-                                "Ask the enterprise's administrator for a new one."))
+        raise ValidationError(
+            _(
+                "This invitation is not valid any more: it was used, withdrawn or has expired. "
+                "Ask the enterprise's administrator for a new one."
+            )
+        )
     member, created = Membership.objects.get_or_create(
         enterprise=invitation.enterprise, user=user, defaults={"role": invitation.role}
     )
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
     if created:
-        audit_record(action="enterprise.member_joined", actor=user, tenant=invitation.enterprise.tenant,
-                     obj=invitation.enterprise, summary=f"{user.username} ({member.role})", request=request)
+        audit_record(
+            action="enterprise.member_joined",
+            actor=user,
+            tenant=invitation.enterprise.tenant,
+            obj=invitation.enterprise,
+            summary=f"{user.username} ({member.role})",
+            request=request,
+        )
     return member
 
 
@@ -243,13 +334,24 @@ def member_set_role(*, membership: Membership, by: User, role: str, request=None
     membership = Membership.objects.get(pk=membership.pk)
     if membership.role == role:
         return membership
-    if membership.is_admin and role != Membership.Role.ADMIN and _admins_left(enterprise, without=membership) == 0:
+    if (
+        membership.is_admin
+        and role != Membership.Role.ADMIN
+        and _admins_left(enterprise, without=membership) == 0
+    ):
         raise ValidationError({"role": _("The enterprise needs at least one administrator.")})
     before = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
-    audit_record(action="enterprise.member_role_changed", actor=by, tenant=enterprise.tenant, obj=enterprise,
-                 changes={"role": [before, role]}, summary=membership.user.username, request=request)
+    audit_record(
+        action="enterprise.member_role_changed",
+        actor=by,
+        tenant=enterprise.tenant,
+        obj=enterprise,
+        changes={"role": [before, role]},
+        summary=membership.user.username,
+        request=request,
+    )
     return membership
 
 
@@ -258,10 +360,18 @@ def member_remove(*, membership: Membership, by: User, request=None) -> None:
     enterprise = _lock_enterprise(membership.enterprise)
     membership = Membership.objects.select_related("user").get(pk=membership.pk)
     if membership.is_admin and _admins_left(enterprise, without=membership) == 0:
-        raise ValidationError(_("The last administrator cannot leave: make another member an administrator first."))
+        raise ValidationError(
+            _("The last administrator cannot leave: make another member an administrator first.")
+        )
     membership.delete()
-    audit_record(action="enterprise.member_removed", actor=by, tenant=enterprise.tenant, obj=enterprise,
-                 summary=membership.user.username, request=request)
+    audit_record(
+        action="enterprise.member_removed",
+        actor=by,
+        tenant=enterprise.tenant,
+        obj=enterprise,
+        summary=membership.user.username,
+        request=request,
+    )
 
 
 # --- annual figures -----------------------------------------------------------------
@@ -278,20 +388,37 @@ def figures_check(values: dict[str, Any]) -> tuple[dict[str, list[str]], list[st
         errors.setdefault(field, []).append(message)
 
     v = values.get
-    for name in ("revenue", "main_business_revenue", "rd_expense", "total_assets", "total_liabilities",
-                 "equity_financing"):
+    for name in (
+        "revenue",
+        "main_business_revenue",
+        "rd_expense",
+        "total_assets",
+        "total_liabilities",
+        "equity_financing",
+    ):
         if v(name) is not None and v(name) < 0:
             err(name, _("Cannot be negative."))
-    if v("revenue") is not None and v("main_business_revenue") is not None \
-            and v("main_business_revenue") > v("revenue"):
+    if (
+        v("revenue") is not None
+        and v("main_business_revenue") is not None
+        and v("main_business_revenue") > v("revenue")
+    ):
         err("main_business_revenue", _("Main-business revenue cannot exceed revenue."))
     if v("employees") is not None and v("rd_staff") is not None and v("rd_staff") > v("employees"):
         err("rd_staff", _("R&D staff cannot exceed the number of employees."))
-    if v("rd_expense") is not None and v("revenue") is not None and v("revenue") > 0 \
-            and v("rd_expense") / v("revenue") > RD_RATIO_WARNING:
+    if (
+        v("rd_expense") is not None
+        and v("revenue") is not None
+        and v("revenue") > 0
+        and v("rd_expense") / v("revenue") > RD_RATIO_WARNING
+    ):
         warnings.append(_("R&D expense is more than half of revenue. Please check the figures."))
-    if v("total_assets") is not None and v("total_liabilities") is not None \
-            and v("total_assets") >= 0 and v("total_liabilities") > v("total_assets"):
+    if (
+        v("total_assets") is not None
+        and v("total_liabilities") is not None
+        and v("total_assets") >= 0
+        and v("total_liabilities") > v("total_assets")
+    ):
         warnings.append(_("Liabilities exceed assets (debt ratio above 100%). Please check the figures."))
     if v("total_assets") == 0 and v("revenue"):
         err("total_assets", _("An enterprise with revenue cannot have zero total assets."))
@@ -299,13 +426,15 @@ def figures_check(values: dict[str, Any]) -> tuple[dict[str, list[str]], list[st
 
 
 @transaction.atomic
-def figures_save(*, enterprise: Enterprise, by: User, fiscal_year: int, values: dict[str, Any],
-                 request=None) -> AnnualFigures:
+def figures_save(
+    *, enterprise: Enterprise, by: User, fiscal_year: int, values: dict[str, Any], request=None
+) -> AnnualFigures:
     errors, _warnings = figures_check(values)
     if errors:
         raise ValidationError(errors)
     row, created = AnnualFigures.objects.select_for_update().get_or_create(
-        enterprise=enterprise, fiscal_year=fiscal_year)
+        enterprise=enterprise, fiscal_year=fiscal_year
+    )
     before = {name: getattr(row, name) for name in AnnualFigures.FIELDS}
     for name in AnnualFigures.FIELDS:
         if name in values:
@@ -313,8 +442,15 @@ def figures_save(*, enterprise: Enterprise, by: User, fiscal_year: int, values: 
     changes = diff(row, before, AnnualFigures.FIELDS)
     if changes or created:
         row.save()
-        audit_record(action="enterprise.figures_saved", actor=by, tenant=enterprise.tenant, obj=row,
-                     changes=changes, summary=str(fiscal_year), request=request)
+        audit_record(
+            action="enterprise.figures_saved",
+            actor=by,
+            tenant=enterprise.tenant,
+            obj=row,
+            changes=changes,
+            summary=str(fiscal_year),
+            request=request,
+        )
         enterprise_refresh_size_class(enterprise=enterprise)
     return row
 
@@ -328,13 +464,29 @@ def _save_child(*, obj, by: User, fields: list[str], action: str, request=None):
     before = {} if adding else {n: getattr(type(obj).objects.get(pk=obj.pk), n) for n in fields}
     obj.full_clean()
     obj.save()
-    audit_record(action=f"{action}.{'added' if adding else 'changed'}", actor=by, tenant=enterprise.tenant,
-                 obj=obj, changes=diff(obj, before, fields), summary=str(obj), request=request)
+    audit_record(
+        action=f"{action}.{'added' if adding else 'changed'}",
+        actor=by,
+        tenant=enterprise.tenant,
+        obj=obj,
+        changes=diff(obj, before, fields),
+        summary=str(obj),
+        request=request,
+    )
     return obj
 
 
-IP_FIELDS = ["ip_type", "number", "title", "grant_date", "acquisition", "acquired_date", "related_to_main_product",
-             "high_value", "valid"]
+IP_FIELDS = [
+    "ip_type",
+    "number",
+    "title",
+    "grant_date",
+    "acquisition",
+    "acquired_date",
+    "related_to_main_product",
+    "high_value",
+    "valid",
+]
 QUALIFICATION_FIELDS = ["kind", "title", "level", "rank", "certificate_number", "issued_on", "valid_until"]
 
 
@@ -349,8 +501,13 @@ def ip_item_save(*, item: IPItem, by: User, request=None) -> IPItem:
 
 @transaction.atomic
 def qualification_save(*, qualification: Qualification, by: User, request=None) -> Qualification:
-    return _save_child(obj=qualification, by=by, fields=QUALIFICATION_FIELDS, action="enterprise.qualification",
-                       request=request)
+    return _save_child(
+        obj=qualification,
+        by=by,
+        fields=QUALIFICATION_FIELDS,
+        action="enterprise.qualification",
+        request=request,
+    )
 
 
 @transaction.atomic
@@ -358,8 +515,14 @@ def child_delete(*, obj, by: User, request=None) -> None:
     enterprise = obj.enterprise
     label, kind = str(obj), obj._meta.model_name
     obj.delete()
-    audit_record(action=f"enterprise.{kind}.deleted", actor=by, tenant=enterprise.tenant, obj=enterprise,
-                 summary=label, request=request)
+    audit_record(
+        action=f"enterprise.{kind}.deleted",
+        actor=by,
+        tenant=enterprise.tenant,
+        obj=enterprise,
+        summary=label,
+        request=request,
+    )
 
 
 def enterprise_refresh_size_class(*, enterprise: Enterprise) -> str:

@@ -53,3 +53,20 @@ def rescan_stale_documents() -> int:
     if ids:
         log.warning("re-enqueued the malware scan of %d documents left pending", len(ids))
     return len(ids)
+
+
+@shared_task(acks_late=True)
+def refresh_size_classes() -> int:
+    """Recompute every enterprise's stored size class; idempotent (only changed rows are written)."""
+    from enterprises.models import Enterprise
+    from enterprises.services import enterprise_refresh_size_class
+
+    changed = 0
+    qs = Enterprise.objects.select_related("industry").prefetch_related(
+        "figures", "ip_items", "qualifications"
+    )
+    for enterprise in qs.iterator(chunk_size=200):
+        before = enterprise.size_class
+        if enterprise_refresh_size_class(enterprise=enterprise) != before:
+            changed += 1
+    return changed

@@ -15,11 +15,19 @@ urlpatterns = [
     path("enterprise/ip/new/", views.ip_edit, name="enterprise_ip_new"),
     path("enterprise/ip/<int:pk>/", views.ip_edit, name="enterprise_ip_edit"),
     path("enterprise/qualifications/new/", views.qualification_edit, name="enterprise_qualification_new"),
-    path("enterprise/qualifications/<int:pk>/", views.qualification_edit, name="enterprise_qualification_edit"),
-    path("enterprise/<str:kind>/<int:pk>/delete/", views.child_delete, name="enterprise_child_delete"),
+    path(
+        "enterprise/qualifications/<int:pk>/", views.qualification_edit, name="enterprise_qualification_edit"
+    ),
+    path(
+        "enterprise/records/<str:kind>/<int:pk>/delete/", views.child_delete, name="enterprise_child_delete"
+    ),
     path("enterprise/members/", views.members, name="enterprise_members"),
     path("enterprise/members/<int:pk>/<str:action>/", views.member_action, name="enterprise_member_action"),
-    path("enterprise/invitations/<int:pk>/revoke/", views.invitation_revoke, name="enterprise_invitation_revoke"),
+    path(
+        "enterprise/invitations/<int:pk>/revoke/",
+        views.invitation_revoke,
+        name="enterprise_invitation_revoke",
+    ),
     path("enterprises/", views.enterprise_list, name="enterprise_list"),
     path("enterprises/<int:pk>/", views.enterprise_detail, name="enterprise_detail"),
 ]

@@ -40,23 +40,29 @@ def validate_uscc(value: str) -> str:
     for position, char in enumerate(code, start=1):
         if char not in USCC_ALPHABET:
             raise ValidationError(
-                _("Character %(position)d (“%(char)s”) cannot appear in a unified social credit code: "
-                  "codes use digits and capital letters except I, O, S, V and Z.")
+                _(
+                    "Character %(position)d (“%(char)s”) cannot appear in a unified social credit code: "
+                    "codes use digits and capital letters except I, O, S, V and Z."
+                )
                 % {"position": position, "char": char},
                 code="alphabet",
             )
     if not code[2:8].isdigit():
         raise ValidationError(
-            _("Characters 3 to 8 of a unified social credit code are the administrative division code "
-              "and must be digits."),
+            _(
+                "Characters 3 to 8 of a unified social credit code are the administrative division code "
+                "and must be digits."
+            ),
             code="region",
         )
     try:
         return stdnum_uscc.validate(code)
     except stdnum_errors.InvalidChecksum:
         raise ValidationError(
-            _("The check character (the 18th) does not match the first 17 characters: please check the code "
-              "for a typing error."),
+            _(
+                "The check character (the 18th) does not match the first 17 characters: please check the code "
+                "for a typing error."
+            ),
             code="checksum",
         ) from None
     except stdnum_errors.ValidationError:

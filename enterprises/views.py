@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_POST
 
 from enterprises import services
@@ -97,15 +98,21 @@ def register(request, tenant_code):
     if request.method == "POST" and form.is_valid():
         try:
             user, enterprise = services.enterprise_register(
-                tenant=request.tenant, username=form.cleaned_data["username"],
-                password=form.cleaned_data["password1"], request=request, **form.enterprise_fields(),
+                tenant=request.tenant,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                request=request,
+                **form.enterprise_fields(),
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, _("Your enterprise is registered. We have sent a verification link to %(email)s.")
-                             % {"email": enterprise.contact_email})
+            messages.success(
+                request,
+                _("Your enterprise is registered. We have sent a verification link to %(email)s.")
+                % {"email": enterprise.contact_email},
+            )
             return HttpResponseRedirect(_url("enterprise_home", request))
     return render(request, "enterprises/register.html", {"form": form, "industries": industry_options()})
 
@@ -123,14 +130,19 @@ def verify_email(request, tenant_code, token):
 def resend_verification(request, tenant_code, enterprise):
     if not enterprise.email_verified:
         services.email_verification_send(enterprise=enterprise, request=request)
-        messages.success(request, _("We have sent a new verification link to %(email)s.")
-                         % {"email": enterprise.contact_email})
+        messages.success(
+            request,
+            _("We have sent a new verification link to %(email)s.") % {"email": enterprise.contact_email},
+        )
     return HttpResponseRedirect(_url("enterprise_home", request))
 
 
 def invitation(request, tenant_code, token):
-    invite = Invitation.objects.select_related("enterprise").filter(
-        token=token, enterprise__tenant=request.tenant).first()
+    invite = (
+        Invitation.objects.select_related("enterprise")
+        .filter(token=token, enterprise__tenant=request.tenant)
+        .first()
+    )
     if invite is None or not invite.is_open:
         return render(request, "enterprises/invitation.html", {"invalid": True}, status=404)
     if request.method == "POST":
@@ -140,8 +152,12 @@ def invitation(request, tenant_code, token):
         try:
             services.invitation_accept(token=token, user=request.user, request=request)
         except ValidationError as exc:
-            return render(request, "enterprises/invitation.html", {"invalid": True, "error": exc.messages[0]},
-                          status=400)
+            return render(
+                request,
+                "enterprises/invitation.html",
+                {"invalid": True, "error": exc.messages[0]},
+                status=400,
+            )
         messages.success(request, _("You now act for %(name)s.") % {"name": invite.enterprise.name})
         return HttpResponseRedirect(_url("enterprise_home", request))
     return render(request, "enterprises/invitation.html", {"invite": invite})
@@ -169,8 +185,12 @@ def _load(enterprise: Enterprise) -> Enterprise:
     return (
         Enterprise.objects.filter(pk=enterprise.pk)
         .select_related("county__parent", "industry", "tenant")
-        .prefetch_related("figures", "ip_items", "qualifications",
-                          Prefetch("memberships", queryset=Membership.objects.select_related("user")))
+        .prefetch_related(
+            "figures",
+            "ip_items",
+            "qualifications",
+            Prefetch("memberships", queryset=Membership.objects.select_related("user")),
+        )
         .get()
     )
 
@@ -179,14 +199,16 @@ def _load(enterprise: Enterprise) -> Enterprise:
 def home(request, tenant_code, enterprise):
     enterprise = _load(enterprise)
     context = _overview_context(enterprise)
-    context.update({
-        "enterprise": enterprise,
-        "is_admin": is_enterprise_admin(request.user, enterprise),
-        "documents": enterprise.documents.order_by("-uploaded_at")[:10],
-        "invitations": [i for i in enterprise.invitations.order_by("-created_at")[:20] if i.is_open],
-        "submit_blocker": services.enterprise_can_submit(enterprise),
-        "ip_rows": _ip_rows(enterprise),
-    })
+    context.update(
+        {
+            "enterprise": enterprise,
+            "is_admin": is_enterprise_admin(request.user, enterprise),
+            "documents": enterprise.documents.order_by("-uploaded_at")[:10],
+            "invitations": [i for i in enterprise.invitations.order_by("-created_at")[:20] if i.is_open],
+            "submit_blocker": services.enterprise_can_submit(enterprise),
+            "ip_rows": _ip_rows(enterprise),
+        }
+    )
     return render(request, "enterprises/home.html", context)
 
 
@@ -199,20 +221,26 @@ def _ip_rows(enterprise):
 
 @enterprise_member_required(admin=True)
 def profile_edit(request, tenant_code, enterprise):
-    form = ProfileForm(request.POST or None, instance=Enterprise.objects.get(pk=enterprise.pk),
-                       tenant=request.tenant)
+    form = ProfileForm(
+        request.POST or None, instance=Enterprise.objects.get(pk=enterprise.pk), tenant=request.tenant
+    )
     lock = services.identity_lock_reason(enterprise)
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in form.changed_data}
         try:
-            services.enterprise_update_profile(enterprise=enterprise, by=request.user, data=data, request=request)
+            services.enterprise_update_profile(
+                enterprise=enterprise, by=request.user, data=data, request=request
+            )
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
             messages.success(request, _("The profile has been saved."))
             return HttpResponseRedirect(_url("enterprise_home", request))
-    return render(request, "enterprises/profile_form.html",
-                  {"form": form, "lock": lock, "industries": industry_options()})
+    return render(
+        request,
+        "enterprises/profile_form.html",
+        {"form": form, "lock": lock, "industries": industry_options()},
+    )
 
 
 @enterprise_member_required()
@@ -224,21 +252,33 @@ def figures(request, tenant_code, enterprise):
     except ValueError:
         year = years[-1]
     instance = AnnualFigures.objects.filter(enterprise=enterprise, fiscal_year=year).first()
-    form = FiguresForm(request.POST or None, instance=instance or AnnualFigures(enterprise=enterprise),
-                       initial={"fiscal_year": year})
+    form = FiguresForm(
+        request.POST or None,
+        instance=instance or AnnualFigures(enterprise=enterprise),
+        initial={"fiscal_year": year},
+    )
     if request.method == "POST" and form.is_valid():
         values = {n: form.cleaned_data.get(n) for n in AnnualFigures.FIELDS}
         try:
-            services.figures_save(enterprise=enterprise, by=request.user, fiscal_year=form.cleaned_data["fiscal_year"],
-                                  values=values, request=request)
+            services.figures_save(
+                enterprise=enterprise,
+                by=request.user,
+                fiscal_year=form.cleaned_data["fiscal_year"],
+                values=values,
+                request=request,
+            )
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
             for warning in form.warnings:
                 messages.warning(request, warning)
-            messages.success(request, _("The figures for %(year)d have been saved.")
-                             % {"year": form.cleaned_data["fiscal_year"]})
-            return HttpResponseRedirect(_url("enterprise_figures", request) + f"?year={form.cleaned_data['fiscal_year']}")
+            messages.success(
+                request,
+                _("The figures for %(year)d have been saved.") % {"year": form.cleaned_data["fiscal_year"]},
+            )
+            return HttpResponseRedirect(
+                _url("enterprise_figures", request) + f"?year={form.cleaned_data['fiscal_year']}"
+            )
     enterprise = _load(enterprise)
     context = _overview_context(enterprise)
     context.update({"enterprise": enterprise, "form": form, "year": year, "import_form": FiguresImportForm()})
@@ -252,7 +292,9 @@ def figures_template(request, tenant_code, enterprise):
     name = "figures.xlsx" if request.GET.get("data") == "1" else "figures-template.xlsx"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     if request.GET.get("data") == "1":
-        audit_record(action="enterprise.figures_exported", actor=request.user, obj=enterprise, request=request)
+        audit_record(
+            action="enterprise.figures_exported", actor=request.user, obj=enterprise, request=request
+        )
     return response
 
 
@@ -262,20 +304,32 @@ def figures_upload(request, tenant_code, enterprise):
     form = FiguresImportForm(request.POST, request.FILES)
     result = None
     if form.is_valid():
-        result = figures_import(enterprise=enterprise, by=request.user, content=form.cleaned_data["file"].read(),
-                                request=request)
+        result = figures_import(
+            enterprise=enterprise, by=request.user, content=form.cleaned_data["file"].read(), request=request
+        )
         if not result.errors:
             for warning in result.warnings:
                 messages.warning(request, warning)
-            messages.success(request, _("%(n)d years of figures imported.") % {"n": result.saved})
+            messages.success(
+                request,
+                ngettext("%(n)d year of figures imported.", "%(n)d years of figures imported.", result.saved)
+                % {"n": result.saved},
+            )
             return HttpResponseRedirect(_url("enterprise_figures", request))
     enterprise = _load(enterprise)
     context = _overview_context(enterprise)
     years = context["years"]
-    context.update({
-        "enterprise": enterprise, "import_form": form, "import_result": result, "year": years[-1],
-        "form": FiguresForm(instance=AnnualFigures(enterprise=enterprise), initial={"fiscal_year": years[-1]}),
-    })
+    context.update(
+        {
+            "enterprise": enterprise,
+            "import_form": form,
+            "import_result": result,
+            "year": years[-1],
+            "form": FiguresForm(
+                instance=AnnualFigures(enterprise=enterprise), initial={"fiscal_year": years[-1]}
+            ),
+        }
+    )
     return render(request, "enterprises/figures.html", context, status=400)
 
 
@@ -290,22 +344,34 @@ def _child_view(request, enterprise, *, model, form_class, pk, save, title, back
         else:
             messages.success(request, _("Saved."))
             return HttpResponseRedirect(_url("enterprise_home", request) + back)
-    return render(request, "enterprises/child_form.html", {"form": form, "title": title, "back": back,
-                                                            "obj": obj})
+    return render(
+        request, "enterprises/child_form.html", {"form": form, "title": title, "back": back, "obj": obj}
+    )
 
 
 @enterprise_member_required()
 def ip_edit(request, tenant_code, enterprise, pk=None):
     return _child_view(
-        request, enterprise, model=IPItem, form_class=IPItemForm, pk=pk, title=_("Intellectual property"),
-        back="#ip", save=lambda item: services.ip_item_save(item=item, by=request.user, request=request),
+        request,
+        enterprise,
+        model=IPItem,
+        form_class=IPItemForm,
+        pk=pk,
+        title=_("Intellectual property"),
+        back="#ip",
+        save=lambda item: services.ip_item_save(item=item, by=request.user, request=request),
     )
 
 
 @enterprise_member_required()
 def qualification_edit(request, tenant_code, enterprise, pk=None):
     return _child_view(
-        request, enterprise, model=Qualification, form_class=QualificationForm, pk=pk, title=_("Qualification"),
+        request,
+        enterprise,
+        model=Qualification,
+        form_class=QualificationForm,
+        pk=pk,
+        title=_("Qualification"),
         back="#qualifications",
         save=lambda q: services.qualification_save(qualification=q, by=request.user, request=request),
     )
@@ -320,7 +386,9 @@ def child_delete(request, tenant_code, enterprise, kind, pk):
     obj = get_object_or_404(model, pk=pk, enterprise=enterprise)
     services.child_delete(obj=obj, by=request.user, request=request)
     messages.success(request, _("Deleted."))
-    return HttpResponseRedirect(_url("enterprise_home", request) + ("#ip" if kind == "ip" else "#qualifications"))
+    return HttpResponseRedirect(
+        _url("enterprise_home", request) + ("#ip" if kind == "ip" else "#qualifications")
+    )
 
 
 @enterprise_member_required()
@@ -332,20 +400,33 @@ def members(request, tenant_code, enterprise):
             raise PermissionDenied(_("Only the enterprise's administrators can do this."))
         if form.is_valid():
             try:
-                services.member_invite(enterprise=enterprise, by=request.user, email=form.cleaned_data["email"],
-                                       role=form.cleaned_data["role"], request=request)
+                services.member_invite(
+                    enterprise=enterprise,
+                    by=request.user,
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
+                    request=request,
+                )
             except ValidationError as exc:
                 _apply_errors(form, exc)
             else:
-                messages.success(request, _("The invitation has been sent to %(email)s.")
-                                 % {"email": form.cleaned_data["email"]})
+                messages.success(
+                    request,
+                    _("The invitation has been sent to %(email)s.") % {"email": form.cleaned_data["email"]},
+                )
                 return HttpResponseRedirect(_url("enterprise_members", request))
-    return render(request, "enterprises/members.html", {
-        "enterprise": enterprise, "is_admin": admin, "form": form,
-        "members": enterprise.memberships.select_related("user").order_by("created_at"),
-        "invitations": [i for i in enterprise.invitations.order_by("-created_at")[:50] if i.is_open],
-        "role_form": MemberRoleForm(),
-    })
+    return render(
+        request,
+        "enterprises/members.html",
+        {
+            "enterprise": enterprise,
+            "is_admin": admin,
+            "form": form,
+            "members": enterprise.memberships.select_related("user").order_by("created_at"),
+            "invitations": [i for i in enterprise.invitations.order_by("-created_at")[:50] if i.is_open],
+            "role_form": MemberRoleForm(),
+        },
+    )
 
 
 @require_POST
@@ -361,8 +442,9 @@ def member_action(request, tenant_code, enterprise, pk, action):
             form = MemberRoleForm(request.POST)
             if not form.is_valid():
                 raise ValidationError(_("Choose a role."))
-            services.member_set_role(membership=target, by=request.user, role=form.cleaned_data["role"],
-                                     request=request)
+            services.member_set_role(
+                membership=target, by=request.user, role=form.cleaned_data["role"], request=request
+            )
         elif action == "remove":
             services.member_remove(membership=target, by=request.user, request=request)
         else:
@@ -382,8 +464,13 @@ def member_action(request, tenant_code, enterprise, pk, action):
 def invitation_revoke(request, tenant_code, enterprise, pk):
     invite = get_object_or_404(Invitation, pk=pk, enterprise=enterprise)
     Invitation.objects.filter(pk=invite.pk, revoked_at=None).update(revoked_at=timezone.now())
-    audit_record(action="enterprise.invitation_revoked", actor=request.user, obj=enterprise, summary=invite.email,
-                 request=request)
+    audit_record(
+        action="enterprise.invitation_revoked",
+        actor=request.user,
+        obj=enterprise,
+        summary=invite.email,
+        request=request,
+    )
     return HttpResponseRedirect(_url("enterprise_members", request))
 
 
@@ -394,8 +481,11 @@ def official_enterprises(request):
     """The enterprises an official sees, filtered by the search form. Constant queries per page."""
     tenant = request.tenant
     visible = Region.objects.visible_to(request.user, tenant).filter(level=Region.Level.COUNTY)
-    form = EnterpriseSearchForm(request.GET or None, counties=visible.order_by("code"),
-                                size_choices=[(s.value, s.label) for s in SizeClass])
+    form = EnterpriseSearchForm(
+        request.GET or None,
+        counties=visible.order_by("code"),
+        size_choices=[(s.value, s.label) for s in SizeClass],
+    )
     qs = enterprises_visible_to(request.user, tenant).select_related("county__parent", "industry")
     if form.is_valid():
         d = form.cleaned_data
@@ -418,12 +508,16 @@ def enterprise_list(request, tenant_code):
         raise Http404
     form, qs = official_enterprises(request)
     if request.GET.get("format") == "xlsx":
-        audit_record(action="enterprise.list_exported", actor=request.user, request=request,
-                     summary=request.GET.urlencode())
+        audit_record(
+            action="enterprise.list_exported",
+            actor=request.user,
+            request=request,
+            summary=request.GET.urlencode(),
+        )
         sizes = {s.value: s.label for s in SizeClass}
         return xlsx_response(
             filename=f"enterprises-{request.tenant.code}-{timezone.localdate():%Y%m%d}.xlsx",
-            title=_("Enterprises"),
+            title=pgettext("officials' list", "Enterprises"),
             columns=[
                 (_("Legal name"), lambda e: e.name),
                 (_("Unified social credit code"), lambda e: e.uscc),
@@ -444,9 +538,16 @@ def enterprise_list(request, tenant_code):
     page = Paginator(qs, per_page).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "enterprises/official_list.html",
-                  {"form": form, "page": page, "query": query.urlencode(),
-                   "sizes": {s.value: s.label for s in SizeClass}})
+    return render(
+        request,
+        "enterprises/official_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "sizes": {s.value: s.label for s in SizeClass},
+        },
+    )
 
 
 @tenant_login_required
@@ -456,10 +557,12 @@ def enterprise_detail(request, tenant_code, pk):
     enterprise = get_object_or_404(enterprises_visible_to(request.user, request.tenant), pk=pk)
     enterprise = _load(enterprise)
     context = _overview_context(enterprise)
-    context.update({
-        "enterprise": enterprise,
-        "documents": enterprise.documents.filter(scan_status="clean").order_by("-uploaded_at"),
-        "ip_rows": _ip_rows(enterprise),
-        "official_view": True,
-    })
+    context.update(
+        {
+            "enterprise": enterprise,
+            "documents": enterprise.documents.filter(scan_status="clean").order_by("-uploaded_at"),
+            "ip_rows": _ip_rows(enterprise),
+            "official_view": True,
+        }
+    )
     return render(request, "enterprises/official_detail.html", context)

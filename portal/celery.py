@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -11,4 +12,15 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # All periodic jobs live here, under readable names (style.md 18). Later issues add to it.
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # A scan task lost with a broker outage leaves its document pending: send it again.
+    "hourly-rescan-stale-documents": {
+        "task": "enterprises.tasks.rescan_stale_documents",
+        "schedule": crontab(minute=17),
+    },
+    # The size class reads the last complete fiscal year, which moves on 1 January.
+    "daily-refresh-size-classes": {
+        "task": "enterprises.tasks.refresh_size_classes",
+        "schedule": crontab(hour=2, minute=5),
+    },
+}

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.scoping import TenantScopedQuerySet
 
@@ -47,9 +48,9 @@ class Region(models.Model):
     """A node of the GB/T 2260 administrative tree inside one tenant."""
 
     class Level(models.TextChoices):
-        PROVINCE = "province", _("province")
-        PREFECTURE = "prefecture", _("prefecture")
-        COUNTY = "county", _("county")
+        PROVINCE = "province", pgettext_lazy("region level", "province")
+        PREFECTURE = "prefecture", pgettext_lazy("region level", "prefecture")
+        COUNTY = "county", pgettext_lazy("region level", "county")
 
     tenant = models.ForeignKey(
         Tenant, verbose_name=_("tenant"), on_delete=models.CASCADE, related_name="regions"

@@ -1,4 +1,4 @@
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 from django.utils.formats import number_format
@@ -11,7 +11,9 @@ def percent(value, digits: int = 1):
     """0.0345 → "3.5%"; None → "—"."""
     if value is None or value == "":
         return "—"
-    return f"{number_format(Decimal(value) * 100, decimal_pos=int(digits))}%"
+    # number_format cuts extra digits off; round half up first, as people expect of a percentage.
+    pct = (Decimal(value) * 100).quantize(Decimal(1).scaleb(-int(digits)), rounding=ROUND_HALF_UP)
+    return f"{number_format(pct, decimal_pos=int(digits))}%"
 
 
 @register.filter

@@ -54,8 +54,11 @@ def test_enterprise_registers_enters_figures_and_the_county_sees_it(page, demo, 
     # three years of figures
     page.get_by_role("link", name="年度经营数据").first.click()
     y1 = date.today().year - 1
-    for year, revenue, rd, employees in ((y1 - 2, "3000", "120", "120"), (y1 - 1, "3600", "150", "130"),
-                                         (y1, "4500", "225", "140")):
+    for year, revenue, rd, employees in (
+        (y1 - 2, "3000", "120", "120"),
+        (y1 - 1, "3600", "150", "130"),
+        (y1, "4500", "225", "140"),
+    ):
         page.goto(f"/gz/enterprise/figures/?year={year}")
         page.get_by_label("营业收入（万元）").fill(revenue)
         page.get_by_label("主营业务收入（万元）").fill(str(int(revenue) - 200))
@@ -87,7 +90,7 @@ def test_enterprise_registers_enters_figures_and_the_county_sees_it(page, demo, 
     page.get_by_label("文件类型").select_option(label="营业执照")
     page.get_by_label("文件", exact=True).set_input_files(str(pdf))
     page.get_by_role("button", name="上传").click()
-    expect(page.get_by_text("营业执照.pdf")).to_be_visible()
+    expect(page.get_by_role("link", name="营业执照.pdf")).to_be_visible()
     screenshot(page, "enterprise-documents")
     page.goto("/gz/enterprise/")
     screenshot(page, "enterprise-home")

@@ -23,7 +23,7 @@ def test_official_signs_in_in_chinese_and_lands_on_the_role_page(page, demo):
     expect(page.locator(".inbox-link .badge")).to_have_text("1")
     screenshot(page, "dashboard-county")
     # the jurisdiction the post gives: 南明区 only
-    page.get_by_role("link", name="辖区").first.click()
+    page.get_by_role("link", name="辖区", exact=True).first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("辖区")
     expect(page.get_by_role("link", name="南明区", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="云岩区", exact=True)).to_have_count(0)

@@ -10,15 +10,30 @@ from tests.conftest import region
 from tests.factories import UserFactory
 
 
-def make_enterprise(tenant, county_code: str, serial: int, *, name: str = "", industry: str = "C3484",
-                    verified: bool = True, admin=None) -> Enterprise:
+def make_enterprise(
+    tenant,
+    county_code: str,
+    serial: int,
+    *,
+    name: str = "",
+    industry: str = "C3484",
+    verified: bool = True,
+    admin=None,
+) -> Enterprise:
     from django.utils import timezone
 
     enterprise = Enterprise.objects.create(
-        tenant=tenant, uscc=demo_uscc(county_code, serial), name=name or f"测试企业{serial}有限公司",
-        county=region(tenant, county_code), address="创新大道1号", industry=Industry.objects.get(pk=industry),
-        legal_representative="张三", contact_person="李四", contact_phone="13900000000",
-        contact_email=f"e{serial}@example.cn", email_verified_at=timezone.now() if verified else None,
+        tenant=tenant,
+        uscc=demo_uscc(county_code, serial),
+        name=name or f"测试企业{serial}有限公司",
+        county=region(tenant, county_code),
+        address="创新大道1号",
+        industry=Industry.objects.get(pk=industry),
+        legal_representative="张三",
+        contact_person="李四",
+        contact_phone="13900000000",
+        contact_email=f"e{serial}@example.cn",
+        email_verified_at=timezone.now() if verified else None,
     )
     if admin is not None:
         Membership.objects.create(enterprise=enterprise, user=admin, role=Membership.Role.ADMIN)
@@ -49,7 +64,9 @@ def acme(gz, owner, colleague):
 
 @pytest.fixture
 def yunyan_enterprise(gz):
-    return make_enterprise(gz, "520103", 2, name="云岩企业有限公司", admin=UserFactory(username="yunyan_owner"))
+    return make_enterprise(
+        gz, "520103", 2, name="云岩企业有限公司", admin=UserFactory(username="yunyan_owner")
+    )
 
 
 @pytest.fixture

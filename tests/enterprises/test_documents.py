@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import threading
 import zipfile
 from datetime import timedelta
@@ -53,6 +56,17 @@ def ofd_bytes(extra: dict[str, bytes] | None = None) -> bytes:
         for name, data in (extra or {}).items():
             package.writestr(name, data)
     return buffer.getvalue()
+
+
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+DOCX_BYTES = zip_bytes({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"})
 
 
 def upload_file(name: str, content: bytes, content_type: str = "application/pdf") -> SimpleUploadedFile:
@@ -180,6 +194,7 @@ def test_a_clean_pdf_is_stored_under_a_generated_name_and_scanned_clean(
         pytest.param("empty.pdf", b"", "empty", id="empty"),
         pytest.param("archive.ofd", b"PK\x03\x04" + b"\0" * 100, "ofd", id="broken-zip"),
         pytest.param("plain.ofd", b"", "empty", id="empty-ofd"),
+        pytest.param("report.docx", DOCX_BYTES, "type", id="docx"),
     ],
 )
 def test_a_disguised_or_unusable_file_is_refused_and_nothing_is_stored(
@@ -610,6 +625,14 @@ def test_the_upload_form_shows_what_is_wrong(client, enterprise, owner, media):
     assert_nothing_stored(media)
 
 
+def test_the_upload_form_asks_for_a_file(client, enterprise, owner, media):
+    login(client, owner)
+    response = client.post("/gz/enterprise/documents/", {"doc_type": "other"})
+    assert response.status_code == 400
+    assert [e.code for e in response.context["form"].errors.as_data()["file"]] == ["required"]
+    assert_nothing_stored(media)
+
+
 def test_an_oversize_upload_is_cut_off_while_it_streams_in(
     client, enterprise, owner, media, settings, tmp_path
 ):
@@ -663,8 +686,9 @@ def pending_document(enterprise, owner) -> Document:
 def download(client: Client, document: Document, tenant_code: str = "gz"):
     response = client.get(f"/{tenant_code}/documents/{document.pk}/download/")
     if hasattr(response, "streaming_content"):
+        # Reading to the end closes the file; the test client wraps that close so that it keeps the
+        # test's database connection (a second, explicit close() would drop it).
         response.body = b"".join(response.streaming_content)
-        response.close()
     return response
 
 
@@ -754,3 +778,45 @@ def test_the_delete_button_works_and_refuses_others(
     response = login(Client(), owner).post(f"/gz/enterprise/documents/{pending_document.pk}/remove/")
     assert response.status_code == 302
     assert not Document.objects.exists()
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+def _settings_load(**env_overrides: str) -> subprocess.CompletedProcess:
+    drop = {"DEBUG", "DJANGO_SETTINGS_MODULE", "MALWARE_SCANNER", "CLAMD_SOCKET", "CLAMD_HOST", "CLAMD_PORT"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update({"DJANGO_SETTINGS_MODULE": "portal.settings", "SECRET_KEY": "k" * 60, **env_overrides})
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; print(s.MALWARE_SCANNER)",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_without_a_malware_scanner_refuses_to_start():
+    result = _settings_load(DEBUG="false")
+    assert result.returncode != 0
+    assert "CLAMD_SOCKET" in result.stderr and "CLAMD_HOST" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "scanner"),
+    [
+        ({"DEBUG": "false", "CLAMD_SOCKET": "/run/clamav/clamd.ctl"}, "clamd"),
+        ({"DEBUG": "false", "CLAMD_HOST": "clamav"}, "clamd"),
+        ({"DEBUG": "false", "MALWARE_SCANNER": "eicar-only"}, "eicar-only"),
+        ({"DEBUG": "true"}, "eicar-only"),
+    ],
+)
+def test_the_scanner_is_chosen_from_the_environment(env, scanner):
+    result = _settings_load(**env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [scanner]

@@ -17,13 +17,27 @@ def D(x):  # noqa: N802
 
 @pytest.fixture
 def figures(acme):
-    for year, revenue, rd, employees in ((2025, 12000, 600, 210), (2024, 10000, 450, 190), (2023, 8000, 300, 170)):
+    for year, revenue, rd, employees in (
+        (2025, 12000, 600, 210),
+        (2024, 10000, 450, 190),
+        (2023, 8000, 300, 170),
+    ):
         AnnualFigures.objects.create(
-            enterprise=acme, fiscal_year=year, revenue=D(revenue), main_business_revenue=D(revenue * 0.9),
-            rd_expense=D(rd), net_profit=D(revenue / 10), total_assets=D(20000), total_liabilities=D(9000),
-            employees=employees, rd_staff=30, equity_financing=D(100) if year >= 2024 else None,
+            enterprise=acme,
+            fiscal_year=year,
+            revenue=D(revenue),
+            main_business_revenue=D(revenue * 0.9),
+            rd_expense=D(rd),
+            net_profit=D(revenue / 10),
+            total_assets=D(20000),
+            total_liabilities=D(9000),
+            employees=employees,
+            rd_staff=30,
+            equity_financing=D(100) if year >= 2024 else None,
         )
-    AnnualFigures.objects.create(enterprise=acme, fiscal_year=2026, revenue=D(1))  # the current, incomplete year
+    AnnualFigures.objects.create(
+        enterprise=acme, fiscal_year=2026, revenue=D(1)
+    )  # the current, incomplete year
     return acme
 
 
@@ -31,25 +45,71 @@ def test_the_facts_dictionary_is_assembled_from_profile_figures_ip_and_qualifica
     acme = figures
     acme.niche_years = 5
     acme.save()
-    IPItem.objects.create(enterprise=acme, ip_type="invention", number="1", title="a", grant_date=date(2022, 1, 1),
-                          high_value=True)
-    IPItem.objects.create(enterprise=acme, ip_type="invention", number="2", title="b", grant_date=date(2025, 1, 1),
-                          acquisition="transferred", acquired_date=date(2025, 1, 1))
-    IPItem.objects.create(enterprise=acme, ip_type="invention", number="3", title="c", grant_date=date(2024, 1, 1),
-                          acquisition="transferred", acquired_date=date(2026, 3, 1))  # held < 1 year: no
-    IPItem.objects.create(enterprise=acme, ip_type="utility_model", number="4", title="d",
-                          grant_date=date(2023, 1, 1))  # > 2 years: Class II
-    IPItem.objects.create(enterprise=acme, ip_type="design", number="5", title="e",
-                          grant_date=date(2025, 1, 1))  # < 2 years: neither
-    IPItem.objects.create(enterprise=acme, ip_type="software", number="6", title="f", grant_date=date(2025, 1, 1))
-    Qualification.objects.create(enterprise=acme, kind="high_tech", title="高新技术企业", issued_on=date(2024, 1, 1),
-                                 valid_until=date(2026, 12, 31))
-    Qualification.objects.create(enterprise=acme, kind="rd_institution", title="省级企业技术中心", level="provincial",
-                                 issued_on=date(2020, 1, 1))
-    Qualification.objects.create(enterprise=acme, kind="st_award", title="省科技进步一等奖", level="provincial", rank=2,
-                                 issued_on=date(2024, 5, 1))
-    Qualification.objects.create(enterprise=acme, kind="maker_china", title="创客中国", level="national", rank=300,
-                                 issued_on=date(2025, 5, 1))
+    IPItem.objects.create(
+        enterprise=acme,
+        ip_type="invention",
+        number="1",
+        title="a",
+        grant_date=date(2022, 1, 1),
+        high_value=True,
+    )
+    IPItem.objects.create(
+        enterprise=acme,
+        ip_type="invention",
+        number="2",
+        title="b",
+        grant_date=date(2025, 1, 1),
+        acquisition="transferred",
+        acquired_date=date(2025, 1, 1),
+    )
+    IPItem.objects.create(
+        enterprise=acme,
+        ip_type="invention",
+        number="3",
+        title="c",
+        grant_date=date(2024, 1, 1),
+        acquisition="transferred",
+        acquired_date=date(2026, 3, 1),
+    )  # held < 1 year: no
+    IPItem.objects.create(
+        enterprise=acme, ip_type="utility_model", number="4", title="d", grant_date=date(2023, 1, 1)
+    )  # > 2 years: Class II
+    IPItem.objects.create(
+        enterprise=acme, ip_type="design", number="5", title="e", grant_date=date(2025, 1, 1)
+    )  # < 2 years: neither
+    IPItem.objects.create(
+        enterprise=acme, ip_type="software", number="6", title="f", grant_date=date(2025, 1, 1)
+    )
+    Qualification.objects.create(
+        enterprise=acme,
+        kind="high_tech",
+        title="高新技术企业",
+        issued_on=date(2024, 1, 1),
+        valid_until=date(2026, 12, 31),
+    )
+    Qualification.objects.create(
+        enterprise=acme,
+        kind="rd_institution",
+        title="省级企业技术中心",
+        level="provincial",
+        issued_on=date(2020, 1, 1),
+    )
+    Qualification.objects.create(
+        enterprise=acme,
+        kind="st_award",
+        title="省科技进步一等奖",
+        level="provincial",
+        rank=2,
+        issued_on=date(2024, 5, 1),
+    )
+    Qualification.objects.create(
+        enterprise=acme,
+        kind="maker_china",
+        title="创客中国",
+        level="national",
+        rank=300,
+        issued_on=date(2025, 5, 1),
+    )
 
     facts = enterprise_facts(acme, as_of=AS_OF)
 
@@ -103,15 +163,24 @@ def test_ip_class_rules():
     day = date(2026, 6, 30)
 
     def item(**kw):
-        defaults = {"ip_type": "invention", "grant_date": day - timedelta(days=10), "acquisition": "self",
-                    "related_to_main_product": True, "valid": True}
+        defaults = {
+            "ip_type": "invention",
+            "grant_date": day - timedelta(days=10),
+            "acquisition": "self",
+            "related_to_main_product": True,
+            "valid": True,
+        }
         return IPItem(**{**defaults, **kw})
 
     assert ip_class(item(), as_of=day) == "I"
     assert ip_class(item(valid=False), as_of=day) is None
     assert ip_class(item(ip_type="ic_layout"), as_of=day) == "I"
-    assert ip_class(item(acquisition="transferred", acquired_date=day - timedelta(days=300)), as_of=day) is None
-    assert ip_class(item(acquisition="transferred", acquired_date=day - timedelta(days=400)), as_of=day) == "I"
+    assert (
+        ip_class(item(acquisition="transferred", acquired_date=day - timedelta(days=300)), as_of=day) is None
+    )
+    assert (
+        ip_class(item(acquisition="transferred", acquired_date=day - timedelta(days=400)), as_of=day) == "I"
+    )
     assert ip_class(item(ip_type="utility_model", grant_date=day - timedelta(days=700)), as_of=day) is None
     assert ip_class(item(ip_type="utility_model", grant_date=day - timedelta(days=740)), as_of=day) == "II"
     assert ip_class(item(ip_type="software", related_to_main_product=False), as_of=day) is None

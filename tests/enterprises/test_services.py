@@ -18,17 +18,26 @@ def _fields(gz, **over):
     from enterprises.models import Industry
 
     return {
-        "uscc": demo_uscc("520102", 77), "name": "新注册企业有限公司", "county": region(gz, "520102"),
-        "address": "一号路", "industry": Industry.objects.get(pk="C3484"), "legal_representative": "王五",
-        "contact_person": "赵六", "contact_phone": "13912345678", "contact_email": "new@example.cn", **over,
+        "uscc": demo_uscc("520102", 77),
+        "name": "新注册企业有限公司",
+        "county": region(gz, "520102"),
+        "address": "一号路",
+        "industry": Industry.objects.get(pk="C3484"),
+        "legal_representative": "王五",
+        "contact_person": "赵六",
+        "contact_phone": "13912345678",
+        "contact_email": "new@example.cn",
+        **over,
     }
 
 
 def test_registration_creates_account_enterprise_and_admin_and_sends_verification(
-        gz, django_capture_on_commit_callbacks):
+    gz, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        user, enterprise = services.enterprise_register(tenant=gz, username="newco", password="Long-password-1",
-                                                        **_fields(gz))
+        user, enterprise = services.enterprise_register(
+            tenant=gz, username="newco", password="Long-password-1", **_fields(gz)
+        )
     assert Membership.objects.get(enterprise=enterprise).user == user
     assert Membership.objects.get(enterprise=enterprise).role == "admin"
     assert not enterprise.email_verified
@@ -39,14 +48,17 @@ def test_registration_creates_account_enterprise_and_admin_and_sends_verificatio
     services.email_verify(tenant=gz, token=token)
     enterprise.refresh_from_db()
     assert enterprise.email_verified and services.enterprise_can_submit(enterprise) is None
-    assert AuditEvent.objects.filter(action="enterprise.registered", object_id=str(enterprise.pk)).count() == 1
+    assert (
+        AuditEvent.objects.filter(action="enterprise.registered", object_id=str(enterprise.pk)).count() == 1
+    )
 
 
 def test_a_uscc_already_registered_in_the_tenant_is_refused_without_details(gz, acme):
     # given acme, registered with this code
     with pytest.raises(ValidationError) as info:
-        services.enterprise_register(tenant=gz, username="second", password="Long-password-1",
-                                     **_fields(gz, uscc=acme.uscc))
+        services.enterprise_register(
+            tenant=gz, username="second", password="Long-password-1", **_fields(gz, uscc=acme.uscc)
+        )
     message = info.value.message_dict["uscc"][0]
     assert "already registered" in message or "已" in message
     assert acme.name not in message and acme.contact_email not in message
@@ -59,15 +71,19 @@ def test_the_same_uscc_may_register_in_another_tenant(gz, xz, acme):
     from enterprises.models import Industry
 
     user, enterprise = services.enterprise_register(
-        tenant=xz, username="tibet", password="Long-password-1",
-        **_fields(gz, uscc=acme.uscc, county=region(xz, "540102"), industry=Industry.objects.get(pk="C3484")))
+        tenant=xz,
+        username="tibet",
+        password="Long-password-1",
+        **_fields(gz, uscc=acme.uscc, county=region(xz, "540102"), industry=Industry.objects.get(pk="C3484")),
+    )
     assert enterprise.tenant == xz
 
 
 def test_a_county_of_another_tenant_is_refused(gz, xz):
     with pytest.raises(ValidationError) as info:
-        services.enterprise_register(tenant=gz, username="x1", password="Long-password-1",
-                                     **_fields(gz, county=region(xz, "540102")))
+        services.enterprise_register(
+            tenant=gz, username="x1", password="Long-password-1", **_fields(gz, county=region(xz, "540102"))
+        )
     assert "county" in info.value.message_dict
 
 
@@ -84,7 +100,9 @@ def test_a_tampered_verification_link_fails(gz, acme):
 
 
 def test_profile_changes_are_audited_with_the_diff(acme, owner):
-    services.enterprise_update_profile(enterprise=acme, by=owner, data={"address": "二号路", "niche_years": 4})
+    services.enterprise_update_profile(
+        enterprise=acme, by=owner, data={"address": "二号路", "niche_years": 4}
+    )
     event = AuditEvent.objects.get(action="enterprise.profile_changed")
     assert event.changes["address"] == ["创新大道1号", "二号路"]
     assert event.changes["niche_years"] == [None, "4"]
@@ -105,7 +123,9 @@ def test_uscc_and_county_are_locked_once_an_application_was_submitted(acme, owne
 
 def test_invitation_flow(acme, owner, outsider, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        invitation = services.member_invite(enterprise=acme, by=owner, email="Outsider@Example.cn", role="member")
+        invitation = services.member_invite(
+            enterprise=acme, by=owner, email="Outsider@Example.cn", role="member"
+        )
     assert invitation.email == "outsider@example.cn"
     assert invitation.token in mail.outbox[0].body
     member = services.invitation_accept(token=invitation.token, user=outsider)

@@ -4,8 +4,15 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from enterprises.validators import normalize_uscc, validate_mobile, validate_uscc
 
-VALID = ["91110000600037341L", "91540100MA6T00012D", "91652701MA7A8B2C3J", "914403001922038216",
-         "9144030071526726XG", "91330100716105852F", "91350100M000100Y43"]
+VALID = [
+    "91110000600037341L",
+    "91540100MA6T00012D",
+    "91652701MA7A8B2C3J",
+    "914403001922038216",
+    "9144030071526726XG",
+    "91330100716105852F",
+    "91350100M000100Y43",
+]
 
 
 @pytest.mark.parametrize("code", VALID)
@@ -21,7 +28,7 @@ def test_every_single_character_corruption_is_refused_like_python_stdnum(code):
         for replacement in "0A9X":
             if replacement == code[position]:
                 continue
-            corrupted = code[:position] + replacement + code[position + 1:]
+            corrupted = code[:position] + replacement + code[position + 1 :]
             ours_ok = True
             try:
                 validate_uscc(corrupted)
@@ -65,7 +72,9 @@ def test_the_messages_are_in_chinese_by_default():
     assert "校验" in info.value.messages[0]
 
 
-@pytest.mark.parametrize("raw", ["13800000000", "+86 138-0000-0000", "１３８００００００００", "008613800000000"])
+@pytest.mark.parametrize(
+    "raw", ["13800000000", "+86 138-0000-0000", "１３８００００００００", "008613800000000"]
+)
 def test_mobile_numbers_are_normalised(raw):
     assert validate_mobile(raw) == "13800000000"
 
