@@ -46,7 +46,9 @@ def _reference_data(request):
     """Reference tables that migrations load (GB/T 4754 industries) are wiped by the flush after each
     transactional test; put them back for any test that uses the database."""
     names = set(request.fixturenames)
-    if not names & {"db", "transactional_db", "live_server"} and not request.node.get_closest_marker("django_db"):
+    if not names & {"db", "transactional_db", "live_server"} and not request.node.get_closest_marker(
+        "django_db"
+    ):
         return
     request.getfixturevalue("transactional_db" if names & {"transactional_db", "live_server"} else "db")
     from enterprises.industries import industries_load
