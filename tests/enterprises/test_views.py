@@ -165,3 +165,28 @@ def test_the_officials_list_costs_the_same_queries_for_10_or_60_rows(client, gz,
 def test_sign_in_as_enterprise_lands_on_the_dashboard_with_the_enterprise_card(client, acme, owner):
     response = client.post("/gz/login/", {"username": "owner", "password": PASSWORD}, follow=True)
     assert acme.name in response.content.decode()
+
+
+def test_an_enterprise_cannot_reach_another_enterprises_records(client, acme, owner, yunyan_enterprise):
+    from datetime import date
+
+    from enterprises.models import IPItem, Membership, Qualification
+
+    item = IPItem.objects.create(
+        enterprise=yunyan_enterprise, ip_type="invention", number="X1", title="t", grant_date=date(2024, 1, 1)
+    )
+    qualification = Qualification.objects.create(
+        enterprise=yunyan_enterprise, kind="high_tech", title="q", issued_on=date(2024, 1, 1)
+    )
+    their_admin = Membership.objects.get(enterprise=yunyan_enterprise)
+    client.force_login(owner)
+    assert client.get(f"/gz/enterprise/ip/{item.pk}/").status_code == 404
+    assert client.post(f"/gz/enterprise/ip/{item.pk}/", {"title": "stolen"}).status_code == 404
+    assert client.get(f"/gz/enterprise/qualifications/{qualification.pk}/").status_code == 404
+    assert client.post(f"/gz/enterprise/records/ip/{item.pk}/delete/").status_code == 404
+    assert client.post(f"/gz/enterprise/members/{their_admin.pk}/remove/").status_code == 404
+    assert (
+        client.post(f"/gz/enterprise/members/{their_admin.pk}/role/", {"role": "member"}).status_code == 404
+    )
+    item.refresh_from_db()
+    assert item.title == "t" and Membership.objects.filter(pk=their_admin.pk, role="admin").exists()
