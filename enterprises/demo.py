@@ -20,7 +20,7 @@ from enterprises.models import (
     Membership,
     Qualification,
 )
-from enterprises.services import enterprise_refresh_size_class
+from enterprises.services import enterprise_refresh_facts
 from portal.audit import audit_record
 from portal.models import Region, Tenant, User
 
@@ -310,7 +310,7 @@ def _create(
         doc_type=Document.Type.BUSINESS_LICENCE,
         uploaded_file=SimpleUploadedFile("营业执照.pdf", _demo_pdf(), "application/pdf"),
     )
-    enterprise_refresh_size_class(enterprise=enterprise)
+    enterprise_refresh_facts(enterprise=enterprise)
     audit_record(
         action="enterprise.registered",
         tenant=tenant,

@@ -13,6 +13,26 @@ from enterprises.size_class import classify
 
 RATIO = Decimal("0.0001")
 
+# Names the engine adds to the facts before evaluating criteria (see derived_values).
+DERIVED_TYPES: dict[str, str] = {
+    "revenue_growth_y1": "ratio",
+    "revenue_growth_y2": "ratio",
+    "revenue_cagr_2y": "ratio",
+    "main_business_revenue_growth_y1": "ratio",
+    "main_business_revenue_growth_y2": "ratio",
+    "main_business_revenue_cagr_2y": "ratio",
+    "rd_ratio_y1": "ratio",
+    "rd_ratio_y2": "ratio",
+    "rd_ratio_2y": "ratio",
+    "rd_expense_avg_2y": "money",
+    "rd_expense_total_2y": "money",
+    "rd_staff_ratio_y1": "ratio",
+    "debt_ratio_y1": "ratio",
+    "main_business_share_y1": "ratio",
+    "net_profit_margin_y1": "ratio",
+    "size_class": "enum",
+}
+
 
 def ratio(numerator: Decimal | int | None, denominator: Decimal | int | None) -> Decimal | None:
     if numerator is None or denominator is None:
@@ -54,6 +74,9 @@ def derived_values(facts: dict[str, Any]) -> dict[str, Any]:
         revenue=f("revenue_y1"),
         total_assets=f("total_assets_y1"),
     )
+    rd_total = None
+    if f("rd_expense_y1") is not None and f("rd_expense_y2") is not None:
+        rd_total = f("rd_expense_y1") + f("rd_expense_y2")
     return {
         "revenue_growth_y1": growth(f("revenue_y1"), f("revenue_y2")),
         "revenue_growth_y2": growth(f("revenue_y2"), f("revenue_y3")),
@@ -61,8 +84,19 @@ def derived_values(facts: dict[str, Any]) -> dict[str, Any]:
         "main_business_revenue_growth_y1": growth(
             f("main_business_revenue_y1"), f("main_business_revenue_y2")
         ),
+        "main_business_revenue_growth_y2": growth(
+            f("main_business_revenue_y2"), f("main_business_revenue_y3")
+        ),
+        # 近2年主营业务收入平均增长率 (63号 附件2 指标2): compound growth from y3 to y1.
+        "main_business_revenue_cagr_2y": compound_growth(
+            f("main_business_revenue_y1"), f("main_business_revenue_y3"), 2
+        ),
         "rd_ratio_y1": ratio(f("rd_expense_y1"), f("revenue_y1")),
+        "rd_ratio_y2": ratio(f("rd_expense_y2"), f("revenue_y2")),
         "rd_ratio_2y": rd_2y,
+        "rd_expense_total_2y": rd_total,
+        "rd_expense_avg_2y": None if rd_total is None else (rd_total / 2).quantize(Decimal("0.01")),
+        "net_profit_margin_y1": ratio(f("net_profit_y1"), f("revenue_y1")),
         "rd_staff_ratio_y1": ratio(f("rd_staff_y1"), f("employees_y1")),
         "debt_ratio_y1": ratio(f("total_liabilities_y1"), f("total_assets_y1")),
         "main_business_share_y1": ratio(f("main_business_revenue_y1"), f("revenue_y1")),

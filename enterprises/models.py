@@ -106,6 +106,15 @@ class Enterprise(models.Model):
     own_brand = models.BooleanField(_("owns a brand"), null=True)
     standards_participation = models.BooleanField(_("took part in drafting standards"), null=True)
     ethnic_crafts = models.BooleanField(_("ethnic crafts enterprise"), null=True)
+    provincial_key_field = models.BooleanField(
+        _("main product in a key field the province cultivates"),
+        null=True,
+        help_text=_(
+            "E.g. Guizhou's key fields: big data and electronics, advanced equipment, health and medicine, "
+            "ecological food, basic materials, modern chemicals, new building materials, light industry, "
+            "ethnic crafts."
+        ),
+    )
     negative_false_info = models.BooleanField(_("provided false information"), null=True)
     negative_major_accident_3y = models.BooleanField(
         _("major safety, quality or environmental accident in 3 years"), null=True
@@ -118,6 +127,10 @@ class Enterprise(models.Model):
     size_class = models.CharField(
         _("size class"), max_length=8, default="unknown", db_index=True, editable=False
     )
+    # The facts dictionary as of its last refresh (JSON-safe: money as strings), and its hash. Batch screening
+    # reads this one column instead of rebuilding the facts from figures, IP and qualifications.
+    facts = models.JSONField(default=dict, editable=False)
+    facts_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     created_at = models.DateTimeField(_("registered"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

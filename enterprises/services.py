@@ -55,6 +55,7 @@ PROFILE_FIELDS = [
     "own_brand",
     "standards_participation",
     "ethnic_crafts",
+    "provincial_key_field",
     "negative_false_info",
     "negative_major_accident_3y",
     "negative_tax_or_dishonest",
@@ -239,8 +240,7 @@ def enterprise_update_profile(
     )
     if "contact_email" in changes:
         email_verification_send(enterprise=enterprise, request=request)
-    if "industry" in changes:
-        enterprise_refresh_size_class(enterprise=enterprise)
+    enterprise_refresh_facts(enterprise=enterprise)
     return enterprise
 
 
@@ -451,7 +451,7 @@ def figures_save(
             summary=str(fiscal_year),
             request=request,
         )
-        enterprise_refresh_size_class(enterprise=enterprise)
+        enterprise_refresh_facts(enterprise=enterprise)
     return row
 
 
@@ -473,6 +473,7 @@ def _save_child(*, obj, by: User, fields: list[str], action: str, request=None):
         summary=str(obj),
         request=request,
     )
+    enterprise_refresh_facts(enterprise=enterprise)
     return obj
 
 
@@ -523,15 +524,31 @@ def child_delete(*, obj, by: User, request=None) -> None:
         summary=label,
         request=request,
     )
+    enterprise_refresh_facts(enterprise=enterprise)
 
 
-def enterprise_refresh_size_class(*, enterprise: Enterprise) -> str:
-    """Recompute the stored size class from the facts (industry, last complete year's figures)."""
+def enterprise_refresh_facts(*, enterprise: Enterprise) -> bool:
+    """Recompute the stored facts, their hash and the size class; True when the facts changed.
+
+    Called by every change of a fact's input (profile, figures, IP, qualifications) and daily by beat,
+    since "the last complete fiscal year" moves on 1 January. When the facts change, the enterprise is
+    screened again in the background, after the commit.
+    """
     from enterprises.derived import derived_values
-    from enterprises.facts import enterprise_facts
+    from enterprises.facts import enterprise_facts, facts_hash, facts_to_json
 
-    size = derived_values(enterprise_facts(enterprise))["size_class"]
-    if size != enterprise.size_class:
-        Enterprise.objects.filter(pk=enterprise.pk).update(size_class=size)
-        enterprise.size_class = size
-    return size
+    facts = enterprise_facts(enterprise)
+    size = derived_values(facts)["size_class"]
+    stored = facts_to_json(facts)
+    new_hash = facts_hash(stored)
+    if new_hash == enterprise.facts_hash and size == enterprise.size_class:
+        return False
+    Enterprise.objects.filter(pk=enterprise.pk).update(size_class=size, facts=stored, facts_hash=new_hash)
+    enterprise.size_class, enterprise.facts, enterprise.facts_hash = size, stored, new_hash
+    for hook in FACTS_CHANGED:
+        transaction.on_commit(lambda hook=hook: hook(enterprise.pk))
+    return True
+
+
+# Called with the enterprise id after a commit that changed its facts (certification registers re-screening).
+FACTS_CHANGED: list[Callable[[int], None]] = []

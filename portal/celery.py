@@ -18,9 +18,9 @@ app.conf.beat_schedule = {
         "task": "enterprises.tasks.rescan_stale_documents",
         "schedule": crontab(minute=17),
     },
-    # The size class reads the last complete fiscal year, which moves on 1 January.
-    "daily-refresh-size-classes": {
-        "task": "enterprises.tasks.refresh_size_classes",
+    # Facts and size class read "the last complete fiscal year", which moves on 1 January.
+    "daily-refresh-enterprise-facts": {
+        "task": "enterprises.tasks.refresh_facts",
         "schedule": crontab(hour=2, minute=5),
     },
 }

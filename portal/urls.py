@@ -21,6 +21,7 @@ tenant_patterns = [
     path("inbox/<int:pk>/open/", views.notification_open, name="notification_open"),
     path("", include("enterprises.urls")),
     path("", include("enterprises.document_urls")),
+    path("", include("certification.urls")),
 ]
 
 # Password change and reset are the same for every tenant: the account is the person's, not the tenant's.
@@ -48,6 +49,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Platform-wide API paths (industries, auth) come before the tenant-prefixed ones they would shadow.
     path("api/v1/", include("enterprises.api_urls")),
+    path("api/v1/", include("certification.api_urls")),
     path("api/v1/", include("portal.api.urls")),
     path("<slug:tenant_code>/", include(tenant_patterns)),
 ]

@@ -1,0 +1,72 @@
+"""What the certification app adds to navigation, the landing page, and the enterprises' facts-changed hook."""
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from enterprises.permissions import user_enterprise
+from portal import permissions as portal_permissions
+from portal.permissions import Capability
+
+
+def rescreen_after_commit(enterprise_id: int) -> None:
+    from certification.tasks import screen_enterprise
+
+    screen_enterprise.delay(enterprise_id)
+
+
+def nav_links(request):
+    tenant = request.tenant
+    links = []
+    if request.user.is_authenticated and user_enterprise(request.user, tenant) is not None:
+        links.append((_("Self-evaluation"), reverse("self_evaluation", kwargs={"tenant_code": tenant.code})))
+    if portal_permissions.is_official(request.user, tenant):
+        links.append((_("Screening"), reverse("screening_home", kwargs={"tenant_code": tenant.code})))
+    if not request.user.is_authenticated:
+        links.append(
+            (_("Eligibility calculator"), reverse("calculator", kwargs={"tenant_code": tenant.code}))
+        )
+    return links
+
+
+def dashboard_cards(request):
+    tenant = request.tenant
+    cards = []
+    if user_enterprise(request.user, tenant) is not None:
+        cards.append(
+            {
+                "title": _("Self-evaluation"),
+                "capabilities": [
+                    (
+                        Capability(
+                            _("Self-evaluation"),
+                            _(
+                                "See which programmes your enterprise meets, "
+                                "with the score and every unmet condition."
+                            ),
+                        ),
+                        reverse("self_evaluation", kwargs={"tenant_code": tenant.code}),
+                    )
+                ],
+            }
+        )
+    if portal_permissions.is_official(request.user, tenant) and any(
+        p.sees_whole_subtree for p in request.user.posts_in(tenant)
+    ):
+        cards.append(
+            {
+                "title": _("Programmes and screening"),
+                "capabilities": [
+                    (
+                        Capability(
+                            _("Screening"),
+                            _(
+                                "Criteria of each programme, and background screening "
+                                "of the enterprises in your region."
+                            ),
+                        ),
+                        reverse("screening_home", kwargs={"tenant_code": tenant.code}),
+                    )
+                ],
+            }
+        )
+    return cards

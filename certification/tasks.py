@@ -1,0 +1,43 @@
+"""Background screening. Tasks take ids and call one service; they are idempotent by facts hash and version."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from certification import services
+from certification.models import ScreeningBatch
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def screen_enterprise(self, enterprise_id: int) -> int:
+    """After an enterprise's facts changed: screen it against the programmes open to it."""
+    return services.enterprise_screen_background(enterprise_id=enterprise_id)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def run_screening_batch(self, batch_id: int) -> dict:
+    try:
+        batch = services.screening_batch_run(batch_id=batch_id)
+    except DatabaseError:
+        raise
+    except Exception as exc:
+        ScreeningBatch.objects.filter(pk=batch_id).update(
+            status=ScreeningBatch.Status.FAILED, error=str(exc)[:2000]
+        )
+        raise
+    return {"done": batch.done, "counts": batch.counts}

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from certification import views
+
+urlpatterns = [
+    path("self-evaluation/", views.self_evaluation, name="self_evaluation"),
+    path("calculator/", views.calculator, name="calculator"),
+    path("screening/", views.screening_home, name="screening_home"),
+    path("screening/versions/<int:pk>/", views.version_detail, name="version_detail"),
+    path("screening/batches/", views.batch_start, name="batch_start"),
+    path("screening/batches/<int:pk>/", views.batch_detail, name="batch_detail"),
+    path("screening/batches/<int:pk>/progress/", views.batch_progress, name="batch_progress"),
+]
