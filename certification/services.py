@@ -92,6 +92,10 @@ def criteria_version_freeze(
     return version
 
 
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
 @transaction.atomic
 def criteria_load(*, tenant: Tenant) -> int:
     """Create the tenant's shipped programmes and versions (certification/criteria); idempotent.
@@ -110,14 +114,14 @@ def criteria_load(*, tenant: Tenant) -> int:
             defaults={"name": spec["name"], "tier": spec["tier"], "owner_region": owner},
         )
         for v in spec["versions"]:
-            start = date.fromisoformat(v["effective_from"])
+            start = _as_date(v["effective_from"])
             if program.versions.filter(effective_from=start).exists():
                 continue
             version = CriteriaVersion(
                 program=program,
                 label=v["label"],
                 effective_from=start,
-                effective_to=date.fromisoformat(v["effective_to"]) if v.get("effective_to") else None,
+                effective_to=_as_date(v["effective_to"]) if v.get("effective_to") else None,
                 pending_confirmation=v.get("pending_confirmation", False),
                 source=v.get("source", ""),
                 definition=v["definition"],

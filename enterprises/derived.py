@@ -87,7 +87,8 @@ def derived_values(facts: dict[str, Any]) -> dict[str, Any]:
         "main_business_revenue_growth_y2": growth(
             f("main_business_revenue_y2"), f("main_business_revenue_y3")
         ),
-        # 近2年主营业务收入平均增长率 (63号 附件2 指标2): compound growth from y3 to y1.
+        # Compound growth from y3 to y1. (63号 附件2 指标2 "近2年主营业务收入平均增长率" is the mean of the two
+        # yearly rates; the shipped criteria compute it from the _growth_y1/_y2 values.)
         "main_business_revenue_cagr_2y": compound_growth(
             f("main_business_revenue_y1"), f("main_business_revenue_y3"), 2
         ),

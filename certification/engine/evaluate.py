@@ -102,6 +102,9 @@ def prepare_facts(facts: dict[str, Any]) -> dict[str, Any]:
     """The facts plus the derived values (growth, ratios, size class): what expressions may read."""
     derived = derived_values(facts)
     derived.pop("size_class_result", None)
+    if derived.get("size_class") == "unknown":
+        # An unknown size class is a missing fact for the conditions that read it, not a "not an SME".
+        derived["size_class"] = None
     return {**facts, **derived}
 
 
@@ -187,7 +190,8 @@ def _indicator(ind: Indicator, boundary: str, ctx: cel.Context, values: dict) ->
             hit, missing = expr.run(ctx, values)
             all_missing += missing
             if hit is True:
-                return result(label, points, label)
+                # A higher case that could not be decided is reported: the enterprise may deserve more.
+                return result(label, points, label, sorted(set(all_missing)))
         # No case held. If some could not be decided, the points are unknown: say which facts were missing.
         return result(None, ind.default, "", sorted(set(all_missing)))
     if ind.items:

@@ -86,7 +86,12 @@ class Expression:
             if missing:
                 return None, missing
             raise ExpressionError(f"{self.source}: {exc}") from None
+        unknown = sorted(v for v in self.variables if values.get(v) is None)
         if result is None:
             # e.g. a yes/no fact nobody stated, used as a condition on its own
-            return None, sorted(v for v in self.variables if values.get(v) is None)
+            return None, unknown
+        if result is False and unknown:
+            # CEL compares null without complaint (`null == 'key_chain'` is false). A "no" that read an unknown
+            # fact is not a "no": it cannot be decided. A "yes" stands (`a || b` with a known true side).
+            return None, unknown
         return result, []
