@@ -21,7 +21,15 @@ class ProgramAdmin(admin.ModelAdmin):
 class CriteriaVersionForm(forms.ModelForm):
     class Meta:
         model = CriteriaVersion
-        fields = ["program", "label", "effective_from", "effective_to", "pending_confirmation", "source", "definition"]
+        fields = [
+            "program",
+            "label",
+            "effective_from",
+            "effective_to",
+            "pending_confirmation",
+            "source",
+            "definition",
+        ]
 
     def clean_definition(self):
         definition = self.cleaned_data["definition"]

@@ -298,7 +298,7 @@ def screening_batch_run(*, batch_id: int) -> ScreeningBatch:
                     verdict=verdict,
                     score=result.score,
                     size_class=result.size_class,
-                    result=result.as_dict(),
+                    result=result.as_compact(),
                 )
             )
         counts[verdict] = counts.get(verdict, 0) + 1

@@ -6,10 +6,10 @@ division by zero, is None ("cannot be computed"), never 0.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from enterprises.size_class import classify
+from enterprises.size_class import classify, size_of
 
 RATIO = Decimal("0.0001")
 
@@ -50,17 +50,19 @@ def growth(current: Decimal | None, previous: Decimal | None) -> Decimal | None:
 
 
 def compound_growth(latest: Decimal | None, earliest: Decimal | None, years: int) -> Decimal | None:
-    """Average annual growth over `years` years (复合增长率)."""
+    """Average annual growth over `years` years (复合增长率), to 4 decimals.
+
+    The root is taken in binary floating point: Decimal's general power costs ~160 µs, a thousand times
+    more, and the result is rounded to 0.0001 anyway (a float's error is ~1e-16).
+    """
     r = ratio(latest, earliest)
     if r is None or r <= 0:
         return None
-    try:
-        return (r ** (Decimal(1) / Decimal(years)) - 1).quantize(RATIO)
-    except InvalidOperation:
-        return None
+    return (Decimal(repr(float(r) ** (1.0 / years))) - 1).quantize(RATIO)
 
 
-def derived_values(facts: dict[str, Any]) -> dict[str, Any]:
+def derived_values(facts: dict[str, Any], *, explain: bool = True) -> dict[str, Any]:
+    """`explain=False` skips the size class's explanation (the engine's fast path)."""
     f = facts.get
     rd_2y = None
     if f("rd_expense_y1") is not None and f("rd_expense_y2") is not None:
@@ -68,12 +70,14 @@ def derived_values(facts: dict[str, Any]) -> dict[str, Any]:
             f("rd_expense_y1") + f("rd_expense_y2"),
             None if f("revenue_y1") is None or f("revenue_y2") is None else f("revenue_y1") + f("revenue_y2"),
         )
-    size = classify(
-        industry_code=f("industry_code"),
-        employees=f("employees_y1"),
-        revenue=f("revenue_y1"),
-        total_assets=f("total_assets_y1"),
-    )
+    size_args = {
+        "industry_code": f("industry_code"),
+        "employees": f("employees_y1"),
+        "revenue": f("revenue_y1"),
+        "total_assets": f("total_assets_y1"),
+    }
+    size = classify(**size_args) if explain else None
+    size_value = size.size.value if size is not None else size_of(**size_args).value
     rd_total = None
     if f("rd_expense_y1") is not None and f("rd_expense_y2") is not None:
         rd_total = f("rd_expense_y1") + f("rd_expense_y2")
@@ -101,8 +105,8 @@ def derived_values(facts: dict[str, Any]) -> dict[str, Any]:
         "rd_staff_ratio_y1": ratio(f("rd_staff_y1"), f("employees_y1")),
         "debt_ratio_y1": ratio(f("total_liabilities_y1"), f("total_assets_y1")),
         "main_business_share_y1": ratio(f("main_business_revenue_y1"), f("revenue_y1")),
-        "size_class": size.size.value,
-        "size_class_result": size,
+        "size_class": size_value,
+        **({"size_class_result": size} if size is not None else {}),
     }
 
 

@@ -81,7 +81,26 @@ class ScreeningResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
+        """Everything, JSON-safe: what a person reads (self-evaluation, API, command)."""
         return _jsonable(asdict(self))
+
+    def as_compact(self) -> dict[str, Any]:
+        """What batch screening stores per enterprise: the verdict and its reasons, a few hundred bytes.
+
+        The full explanation is reproducible at any time from the stored facts hash and the frozen version.
+        dataclasses.asdict deep-copies every field and costs more than the evaluation itself.
+        """
+        return {
+            "verdict": self.verdict,
+            "score": self.score,
+            "score_passed": self.score_passed,
+            "direct_met": self.direct_met,
+            "size_class": self.size_class,
+            "groups": [[g.key, g.points, g.met] for g in self.groups],
+            "indicators": [[i.key, i.points] for i in self.indicators],
+            "unmet": self.unmet,
+            "missing_elements": self.missing_elements,
+        }
 
 
 def _jsonable(value: Any) -> Any:
@@ -100,8 +119,7 @@ def _jsonable(value: Any) -> Any:
 
 def prepare_facts(facts: dict[str, Any]) -> dict[str, Any]:
     """The facts plus the derived values (growth, ratios, size class): what expressions may read."""
-    derived = derived_values(facts)
-    derived.pop("size_class_result", None)
+    derived = derived_values(facts, explain=False)
     if derived.get("size_class") == "unknown":
         # An unknown size class is a missing fact for the conditions that read it, not a "not an SME".
         derived["size_class"] = None

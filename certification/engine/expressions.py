@@ -55,6 +55,10 @@ class Expression:
     source: str
     program: cel.Program = field(repr=False)
     variables: frozenset[str]
+    ordered: tuple[str, ...] = ()  # the variables, sorted once for explanations
+
+    def __post_init__(self):
+        self.ordered = tuple(sorted(self.variables))
 
     @classmethod
     def compile(cls, source: str, *, known: frozenset[str]) -> Expression:
@@ -82,16 +86,18 @@ class Expression:
         try:
             result = self.program.execute(context)
         except (TypeError, RuntimeError, ValueError) as exc:
-            missing = sorted(v for v in self.variables if values.get(v) is None)
+            missing = [v for v in self.ordered if values.get(v) is None]
             if missing:
                 return None, missing
             raise ExpressionError(f"{self.source}: {exc}") from None
-        unknown = sorted(v for v in self.variables if values.get(v) is None)
+        if result is not None and result is not False:
+            return result, []
+        unknown = [v for v in self.ordered if values.get(v) is None]
         if result is None:
             # e.g. a yes/no fact nobody stated, used as a condition on its own
             return None, unknown
-        if result is False and unknown:
+        if unknown:
             # CEL compares null without complaint (`null == 'key_chain'` is false). A "no" that read an unknown
             # fact is not a "no": it cannot be decided. A "yes" stands (`a || b` with a known true side).
             return None, unknown
-        return result, []
+        return False, []
