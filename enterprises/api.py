@@ -175,18 +175,7 @@ class FiguresSerializer(serializers.ModelSerializer):
 class IPItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = IPItem
-        fields = [
-            "id",
-            "ip_type",
-            "number",
-            "title",
-            "grant_date",
-            "acquisition",
-            "acquired_date",
-            "related_to_main_product",
-            "high_value",
-            "valid",
-        ]
+        fields = ["id", *services.IP_FIELDS]
         read_only_fields = ["id"]
 
     def get_unique_together_validators(self):

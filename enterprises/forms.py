@@ -16,7 +16,7 @@ from enterprises.models import (
     Membership,
     Qualification,
 )
-from enterprises.services import figures_check
+from enterprises.services import IP_FIELDS, PROFILE_FIELDS, figures_check
 from enterprises.validators import validate_mobile, validate_uscc
 from portal.models import Region, Tenant, User
 
@@ -166,32 +166,7 @@ class ProfileForm(EnterpriseFieldsMixin, forms.ModelForm):
 
     class Meta:
         model = Enterprise
-        fields = [
-            "name",
-            "uscc",
-            "county",
-            "address",
-            "industry",
-            "legal_representative",
-            "contact_person",
-            "contact_phone",
-            "contact_email",
-            "established_date",
-            "main_product",
-            "niche_years",
-            "market_share",
-            "main_product_field",
-            "strategic_emerging_industry",
-            "digital_level",
-            "own_brand",
-            "standards_participation",
-            "ethnic_crafts",
-            "provincial_key_field",
-            "negative_false_info",
-            "negative_major_accident_3y",
-            "negative_tax_or_dishonest",
-            "negative_abnormal_list",
-        ]
+        fields = PROFILE_FIELDS
         widgets = PROFILE_WIDGETS
 
     def __init__(self, *args, tenant: Tenant, **kwargs):
@@ -268,17 +243,7 @@ class FiguresImportForm(forms.Form):
 class IPItemForm(forms.ModelForm):
     class Meta:
         model = IPItem
-        fields = [
-            "ip_type",
-            "number",
-            "title",
-            "grant_date",
-            "acquisition",
-            "acquired_date",
-            "related_to_main_product",
-            "high_value",
-            "valid",
-        ]
+        fields = IP_FIELDS
         widgets = {
             "grant_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "acquired_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
