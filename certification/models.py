@@ -191,3 +191,19 @@ class ScreeningBatch(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.total else int(self.done * 100 / self.total)
+
+
+class ScreeningBatchChunk(models.Model):
+    """A slice of a batch (a range of enterprise ids) that one task screens; finished exactly once."""
+
+    batch = models.ForeignKey(ScreeningBatch, on_delete=models.CASCADE, related_name="chunks")
+    first_pk = models.BigIntegerField()
+    last_pk = models.BigIntegerField()
+    size = models.PositiveIntegerField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["batch", "first_pk"], name="batch_chunk_unique_start")]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}: {self.first_pk}–{self.last_pk}"

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,7 +20,7 @@ from certification.engine.evaluate import (
     evaluate_prepared,
     prepare_facts,
 )
-from certification.models import CriteriaVersion, Program, Screening, ScreeningBatch
+from certification.models import CriteriaVersion, Program, Screening, ScreeningBatch, ScreeningBatchChunk
 from enterprises.facts import enterprise_facts, facts_from_json, facts_hash, facts_to_json
 from enterprises.models import Enterprise
 from portal.audit import audit_record
@@ -244,72 +244,125 @@ def screening_batch_start(
 BATCH_CHUNK = 2000
 
 
-def screening_batch_run(*, batch_id: int) -> ScreeningBatch:
-    """Screen every enterprise of the batch's region from its stored facts, in chunks with progress.
+def screening_batch_plan(*, batch_id: int) -> list[int]:
+    """Split a queued batch into chunks of enterprise ids; returns the chunk ids to screen.
 
-    Idempotent: a screening row exists at most once per (enterprise, version, facts hash, purpose), and
-    bulk_create skips those already written, so a batch that is run again (a retried task) writes nothing
-    twice. Progress is written after each chunk so that staff see it move.
+    The chunks run as separate tasks, so every worker process takes part (two cores screen twice as fast
+    as one). Planning a batch that is already running returns its unfinished chunks, so a retried
+    planner does not plan twice.
     """
-    claimed = ScreeningBatch.objects.filter(
-        pk=batch_id, status__in=[ScreeningBatch.Status.QUEUED, ScreeningBatch.Status.RUNNING]
-    )
-    if not claimed.update(status=ScreeningBatch.Status.RUNNING, started_at=timezone.now(), done=0, written=0):
-        return ScreeningBatch.objects.get(pk=batch_id)
-    batch = ScreeningBatch.objects.select_related("version", "region").get(pk=batch_id)
+    with transaction.atomic():
+        batch = ScreeningBatch.objects.select_for_update().select_related("region").get(pk=batch_id)
+        if batch.status == ScreeningBatch.Status.QUEUED:
+            pks = list(
+                Enterprise.objects.in_subtree(batch.region).order_by("pk").values_list("pk", flat=True)
+            )
+            ScreeningBatchChunk.objects.bulk_create(
+                [
+                    ScreeningBatchChunk(
+                        batch=batch,
+                        first_pk=pks[i],
+                        last_pk=pks[min(i + BATCH_CHUNK, len(pks)) - 1],
+                        size=min(BATCH_CHUNK, len(pks) - i),
+                    )
+                    for i in range(0, len(pks), BATCH_CHUNK)
+                ]
+            )
+            batch.status, batch.total, batch.done, batch.started_at = "running", len(pks), 0, timezone.now()
+            batch.save(update_fields=["status", "total", "done", "started_at"])
+        elif batch.status != ScreeningBatch.Status.RUNNING:
+            return []
+    chunks = list(batch.chunks.filter(finished_at=None).order_by("first_pk").values_list("pk", flat=True))
+    if not chunks:
+        screening_batch_finish(batch_id=batch_id)
+    return chunks
+
+
+def screening_batch_chunk(*, chunk_id: int) -> int:
+    """Screen one chunk from the stored facts and write the results, at most once.
+
+    The inserts, the chunk's "finished" mark and the batch's progress commit together: a chunk task that
+    runs twice (a redelivered message) finds the chunk finished and writes nothing. Rows already screened
+    with the same facts (by the facts-changed hook or an earlier batch) are skipped.
+    """
+    chunk = ScreeningBatchChunk.objects.select_related("batch__version", "batch__region").get(pk=chunk_id)
+    if chunk.finished_at is not None:
+        return 0
+    batch = chunk.batch
     criteria = compiled_for(batch.version.definition)
     purpose = Screening.Purpose.BACKGROUND
-    # What a previous run (or the facts-changed hook) already wrote for this version: skipped, but counted.
-    existing = {
-        (e, h): v
-        for e, h, v in Screening.objects.filter(
-            version=batch.version, purpose=purpose, enterprise__county__path__startswith=batch.region.path
-        )
-        .values_list("enterprise_id", "facts_hash", "verdict")
-        .iterator(chunk_size=BATCH_CHUNK)
-    }
-    counts: dict[str, int] = {}
-    rows = Enterprise.objects.in_subtree(batch.region).order_by("pk").values_list("pk", "facts", "facts_hash")
-    chunk: list[Screening] = []
-    seen = 0
-
-    def flush() -> None:
-        ScreeningBatch.objects.filter(pk=batch.pk).update(done=seen, written=F("written") + len(chunk))
-        if chunk:
-            # ignore_conflicts: a concurrent facts-changed screening may have written the same row meanwhile.
-            Screening.objects.bulk_create(chunk, batch_size=BATCH_CHUNK, ignore_conflicts=True)
-        chunk.clear()
-
-    for pk, stored, hash_ in rows.iterator(chunk_size=BATCH_CHUNK):
-        seen += 1
+    rows = list(
+        Enterprise.objects.in_subtree(batch.region)
+        .filter(pk__gte=chunk.first_pk, pk__lte=chunk.last_pk)
+        .values_list("pk", "facts", "facts_hash")
+    )
+    existing = set(
+        Screening.objects.filter(
+            version=batch.version, purpose=purpose, enterprise_id__in=[pk for pk, _f, _h in rows]
+        ).values_list("enterprise_id", "facts_hash")
+    )
+    new = []
+    for pk, stored, hash_ in rows:
         facts = facts_from_json(stored)
         hash_ = hash_ or facts_hash(facts)
-        verdict = existing.get((pk, hash_))
-        if verdict is None:
-            result = evaluate_prepared(criteria, prepare_facts(facts), hash_)
-            verdict = result.verdict
-            chunk.append(
-                Screening(
-                    tenant_id=batch.tenant_id,
-                    enterprise_id=pk,
-                    version_id=batch.version_id,
-                    purpose=purpose,
-                    facts_hash=hash_,
-                    verdict=verdict,
-                    score=result.score,
-                    size_class=result.size_class,
-                    result=result.as_compact(),
-                )
+        if (pk, hash_) in existing:
+            continue
+        result = evaluate_prepared(criteria, prepare_facts(facts), hash_)
+        new.append(
+            Screening(
+                tenant_id=batch.tenant_id,
+                enterprise_id=pk,
+                version_id=batch.version_id,
+                purpose=purpose,
+                facts_hash=hash_,
+                verdict=result.verdict,
+                score=result.score,
+                size_class=result.size_class,
+                result=result.as_compact(),
             )
-        counts[verdict] = counts.get(verdict, 0) + 1
-        if seen % BATCH_CHUNK == 0:
-            flush()
-    flush()
-    ScreeningBatch.objects.filter(pk=batch.pk).update(
-        status=ScreeningBatch.Status.DONE, counts=counts, finished_at=timezone.now()
+        )
+    with transaction.atomic():
+        if not ScreeningBatchChunk.objects.filter(pk=chunk.pk, finished_at=None).update(
+            finished_at=timezone.now()
+        ):
+            return 0  # another run of this chunk finished first
+        # ignore_conflicts: a facts-changed screening may have written the same row meanwhile.
+        Screening.objects.bulk_create(new, batch_size=BATCH_CHUNK, ignore_conflicts=True)
+        ScreeningBatch.objects.filter(pk=batch.pk).update(
+            done=F("done") + len(rows), written=F("written") + len(new)
+        )
+    screening_batch_finish(batch_id=batch.pk)
+    return len(new)
+
+
+def screening_batch_finish(*, batch_id: int) -> bool:
+    """Mark the batch done once every chunk is finished, with the verdict counts of its current results."""
+    if ScreeningBatchChunk.objects.filter(batch_id=batch_id, finished_at=None).exists():
+        return False
+    batch = ScreeningBatch.objects.select_related("region").get(pk=batch_id)
+    counts = dict(
+        Screening.objects.filter(
+            version_id=batch.version_id,
+            purpose=Screening.Purpose.BACKGROUND,
+            enterprise__county__path__startswith=batch.region.path,
+            facts_hash=F("enterprise__facts_hash"),
+        )
+        .values_list("verdict")
+        .annotate(n=Count("pk"))
+        .values_list("verdict", "n")
     )
-    batch.refresh_from_db()
-    return batch
+    return bool(
+        ScreeningBatch.objects.filter(pk=batch_id, status=ScreeningBatch.Status.RUNNING).update(
+            status=ScreeningBatch.Status.DONE, counts=counts, finished_at=timezone.now()
+        )
+    )
+
+
+def screening_batch_run(*, batch_id: int) -> ScreeningBatch:
+    """Run a whole batch in this process (tests, the benchmark, and the embedded mode's in-process tasks)."""
+    for chunk_id in screening_batch_plan(batch_id=batch_id):
+        screening_batch_chunk(chunk_id=chunk_id)
+    return ScreeningBatch.objects.get(pk=batch_id)
 
 
 def facts_snapshot(enterprise: Enterprise) -> dict[str, Any]:

@@ -10,10 +10,17 @@ def test_admin_refuses_a_bad_definition_with_the_position(admin_client, program)
     bad["base_conditions"][0]["expr"] = "size_class in ["
     import json
 
-    response = admin_client.post("/admin/certification/criteriaversion/add/", {
-        "program": prog.pk, "label": "draft", "effective_from": "2027-01-01", "definition": json.dumps(bad),
-        "source": "", "pending_confirmation": "",
-    })
+    response = admin_client.post(
+        "/admin/certification/criteriaversion/add/",
+        {
+            "program": prog.pk,
+            "label": "draft",
+            "effective_from": "2027-01-01",
+            "definition": json.dumps(bad),
+            "source": "",
+            "pending_confirmation": "",
+        },
+    )
     assert response.status_code == 200
     assert "base_conditions[0].expr" in response.content.decode()
     assert not CriteriaVersion.objects.filter(label="draft").exists()

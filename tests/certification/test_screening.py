@@ -124,9 +124,12 @@ def test_batch_screens_the_region_with_progress_and_is_idempotent(
     assert (batch.status, batch.total, batch.done) == ("done", 2, 2)  # only 贵阳市's two
     assert sum(batch.counts.values()) == 2
     assert Screening.objects.filter(version=version).count() == 2
-    # run again: nothing new is written
-    ScreeningBatch.objects.filter(pk=batch.pk).update(status="queued")
+    # the same batch run again (a redelivered task) and a new batch over unchanged facts write nothing
     services.screening_batch_run(batch_id=batch.pk)
+    again = ScreeningBatch.objects.create(tenant=gz, version=version, region=region(gz, "520100"))
+    again = services.screening_batch_run(batch_id=again.pk)
+    assert (again.status, again.done, again.written) == ("done", 2, 0)
+    assert again.counts == batch.counts
     assert Screening.objects.filter(version=version).count() == 2
 
 
@@ -250,3 +253,16 @@ def test_self_evaluation_page(client, gz, program, acme, owner):
     assert response.status_code == 200
     assert response.context["result"].verdict in ("eligible", "library", "ineligible", "excluded")
     assert Screening.objects.filter(enterprise=acme, purpose="self").count() == 1
+
+
+def test_a_chunk_delivered_twice_counts_once(gz, program):
+    _p, version = program
+    for serial in range(3):
+        enterprise_refresh_facts(enterprise=make_enterprise(gz, "520102", 80 + serial))
+    Screening.objects.all().delete()
+    batch = ScreeningBatch.objects.create(tenant=gz, version=version, region=gz.root_region)
+    (chunk_id,) = services.screening_batch_plan(batch_id=batch.pk)
+    assert services.screening_batch_chunk(chunk_id=chunk_id) == 3
+    assert services.screening_batch_chunk(chunk_id=chunk_id) == 0
+    batch.refresh_from_db()
+    assert (batch.status, batch.done, batch.written, sum(batch.counts.values())) == ("done", 3, 3, 3)
