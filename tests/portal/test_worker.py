@@ -95,3 +95,38 @@ def test_a_real_worker_delivers_the_notification_after_commit(gz, nanming_offici
     assert note is not None, "the worker did not deliver the notification within 60 s"
     assert note.subject == "县区审核已通过"
     assert note.emailed_at is not None
+
+
+@pytest.mark.services
+def test_a_real_worker_runs_a_screening_batch_to_the_end(gz, celery_worker_process):
+    from certification import services
+    from certification.models import ScreeningBatch
+    from enterprises.services import enterprise_refresh_facts
+    from portal.models import Post
+    from tests.certification.conftest import make_program
+    from tests.conftest import official
+    from tests.enterprises.conftest import make_enterprise
+
+    # given enterprises with stored facts and a frozen version (set up in-process, eagerly)
+    celery_app.conf.task_always_eager = True
+    _program, version = make_program(gz)
+    for serial in range(4):
+        enterprise_refresh_facts(enterprise=make_enterprise(gz, "520102", 300 + serial))
+    celery_app.conf.task_always_eager = False
+    staff = official(gz, "520000", Post.Role.PROVINCIAL_REVIEWER)
+    # when staff start a batch, the planner and its chunk tasks run in the worker process
+    with transaction.atomic():
+        batch = services.screening_batch_start(tenant=gz, version=version, region=gz.root_region, by=staff)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        batch.refresh_from_db()
+        if batch.status in ("done", "failed"):
+            break
+        assert celery_worker_process.poll() is None, (
+            "the worker process died; see .pytest_cache/celery-worker.log"
+        )
+        time.sleep(0.3)
+    # then it is done, with every enterprise counted once
+    assert batch.status == ScreeningBatch.Status.DONE, batch.error
+    assert batch.done == batch.total == 4
+    assert sum(batch.counts.values()) == 4
