@@ -137,6 +137,28 @@ def _cel_value(value: Any) -> Any:
     return value
 
 
+_NUMERIC = {"money", "ratio", "count", "number"}
+
+
+@lru_cache(maxsize=256)
+def _variable_kinds(variables: frozenset[str]) -> tuple[tuple[str, bool], ...]:
+    """(name, is a number) for each variable the criteria read: decided once per criteria, not per enterprise."""
+    from enterprises.derived import DERIVED_TYPES
+    from enterprises.facts import FACT_TYPES
+
+    kinds = {**FACT_TYPES, **DERIVED_TYPES}
+    return tuple((name, kinds.get(name) in _NUMERIC) for name in sorted(variables))
+
+
+def _context_values(criteria: CompiledCriteria, values: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for name, numeric in _variable_kinds(criteria.variables):
+        value = values.get(name)
+        # CEL compares int with double, but arithmetic wants one type: numbers go in as doubles.
+        out[name] = float(value) if numeric and value is not None else _cel_value(value)
+    return out
+
+
 @lru_cache(maxsize=256)
 def _compiled(definition_json: str) -> CompiledCriteria:
     return compile_criteria(json.loads(definition_json))
@@ -236,7 +258,7 @@ def evaluate(definition: dict[str, Any], facts: dict[str, Any]) -> ScreeningResu
 
 def evaluate_prepared(criteria: CompiledCriteria, values: dict[str, Any], hash_: str) -> ScreeningResult:
     # Only the facts the criteria read go into the CEL context: converting the rest costs time for nothing.
-    ctx = cel.Context(variables={name: _cel_value(values.get(name)) for name in criteria.variables})
+    ctx = cel.Context(variables=_context_values(criteria, values))
 
     exclusions = [_condition(c, "exclusion", ctx, values) for c in criteria.exclusions]
     base = [_condition(c, "base", ctx, values) for c in criteria.base]
