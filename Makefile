@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: install run test lint format worker beat migrate seed translations messages lock clean
+.PHONY: install run test lint format worker beat migrate seed translations messages lock clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Benchmark of the screening engine (bench/screening.py): 100,000 synthetic enterprises, evaluation in memory
+# and the full batch re-screen. A dedicated SQLite file unless BENCH_DATABASE_URL is set; BENCH_ARGS="--n 5000".
+bench: install translations
+	DEBUG=true DATABASE_URL=$${BENCH_DATABASE_URL:-sqlite:///$(CURDIR)/db/bench.sqlite3} $(BIN)/python bench/screening.py $(BENCH_ARGS)
 
 # Full stack: these need REDIS_URL (and DATABASE_URL for PostgreSQL).
 worker: install
