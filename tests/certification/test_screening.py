@@ -266,3 +266,13 @@ def test_a_chunk_delivered_twice_counts_once(gz, program):
     assert services.screening_batch_chunk(chunk_id=chunk_id) == 0
     batch.refresh_from_db()
     assert (batch.status, batch.done, batch.written, sum(batch.counts.values())) == ("done", 3, 3, 3)
+
+
+def test_citations_show_document_names_not_internal_keys():
+    from certification.templatetags.certification_tags import cite
+
+    assert (
+        cite("seed 002 四、2：营业收入2000万元以上")
+        == "《贵州省推动中小企业“专精特新”发展实施方案》 四、2：营业收入2000万元以上"
+    )
+    assert "seed" not in cite("seed 004 三、1") and "domain.md" not in cite("domain.md §1.0")
