@@ -7,12 +7,13 @@ class CertificationConfig(AppConfig):
     verbose_name = _("Certification")
 
     def ready(self):
-        from certification import demo, navigation
+        from certification import demo, navigation, workflow
         from enterprises import services as enterprise_services
         from portal import demo as portal_demo
         from portal import navigation as portal_navigation
 
         enterprise_services.FACTS_CHANGED.append(navigation.rescreen_after_commit)
+        enterprise_services.IDENTITY_LOCKS.append(workflow.submitted_application_lock)
         portal_navigation.NAV_PROVIDERS.append(navigation.nav_links)
         portal_navigation.DASHBOARD_PROVIDERS.append(navigation.dashboard_cards)
         portal_demo.SEEDERS.insert(0, demo.seed_programs)

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.models import Region, Tenant
 from portal.scoping import TenantScopedQuerySet
@@ -29,6 +30,11 @@ class Program(models.Model):
         Region, verbose_name=_("owner region"), on_delete=models.PROTECT, related_name="programs"
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # What an application must carry: [{"code", "label", "doc_types": [...], "required": bool}].
+    attachment_slots = models.JSONField(_("attachment slots"), default=list, blank=True)
+    # What experts score: [{"code", "label", "max": points}]; empty means no expert review.
+    expert_indicators = models.JSONField(_("expert indicators"), default=list, blank=True)
+    min_expert_reviews = models.PositiveSmallIntegerField(_("minimum expert reviews"), default=0)
 
     objects = TenantScopedQuerySet.as_manager()
     region_field = "owner_region"
@@ -207,3 +213,378 @@ class ScreeningBatchChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id}: {self.first_pk}–{self.last_pk}"
+
+
+# --- rounds, applications and review ---------------------------------------------------------
+
+
+class Level(models.TextChoices):
+    """A level of the review chain: the level of the region that acts (design.md "Application workflow")."""
+
+    COUNTY = "county", pgettext_lazy("review level", "county")
+    PREFECTURE = "prefecture", pgettext_lazy("review level", "prefecture")
+    PROVINCE = "province", pgettext_lazy("review level", "province")
+
+
+LEVEL_ORDER = [Level.COUNTY, Level.PREFECTURE, Level.PROVINCE]
+
+
+class Round(models.Model):
+    """A call for applications (申报批次): one programme, one frozen criteria version, open between two times."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    program = models.ForeignKey(
+        Program, verbose_name=_("programme"), on_delete=models.PROTECT, related_name="rounds"
+    )
+    version = models.ForeignKey(
+        CriteriaVersion, verbose_name=_("criteria version"), on_delete=models.PROTECT, related_name="rounds"
+    )
+    name = models.CharField(_("name"), max_length=120)
+    year = models.PositiveSmallIntegerField(_("year"))
+    opens_at = models.DateTimeField(_("opens"))
+    closes_at = models.DateTimeField(_("closes"))
+    notes = models.TextField(_("notes for applicants"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantScopedQuerySet.as_manager()
+    region_field = "program__owner_region"
+
+    class Meta:
+        verbose_name = _("round")
+        verbose_name_plural = _("rounds")
+        ordering = ["-opens_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=models.F("opens_at")), name="round_dates_ordered"
+            ),
+            models.UniqueConstraint(fields=["program", "name"], name="round_name_unique_in_program"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_open(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.opens_at <= at < self.closes_at
+
+
+class RoundStage(models.Model):
+    """One level of a round's review chain and its deadline; a level without a stage is skipped."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="stages")
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices)
+    deadline = models.DateTimeField(_("review deadline"))
+
+    class Meta:
+        verbose_name = _("review stage")
+        verbose_name_plural = _("review stages")
+        ordering = ["round", "deadline"]
+        constraints = [models.UniqueConstraint(fields=["round", "level"], name="round_stage_once_per_level")]
+
+    def __str__(self) -> str:
+        return f"{self.round} · {self.get_level_display()}"
+
+
+class RoundQuota(models.Model):
+    """How many applications a region may pass up in a round (enforced), and how many it should (shown)."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="quotas")
+    region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="+")
+    maximum = models.PositiveIntegerField(_("maximum recommendations"), null=True, blank=True)
+    minimum = models.PositiveIntegerField(_("expected minimum"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("quota")
+        verbose_name_plural = _("quotas")
+        ordering = ["round", "region__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "region"], name="quota_once_per_region"),
+            models.CheckConstraint(
+                condition=Q(maximum__isnull=True)
+                | Q(minimum__isnull=True)
+                | Q(maximum__gte=models.F("minimum")),
+                name="quota_minimum_within_maximum",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round} · {self.region}"
+
+
+class ExpertProfile(models.Model):
+    """An expert of the tenant's pool and the conflicts they declared (回避)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="expert_profiles"
+    )
+    home_county = models.ForeignKey(
+        Region,
+        verbose_name=_("home county"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Experts are not assigned to enterprises of their own county."),
+    )
+    specialty = models.CharField(_("specialty"), max_length=120, blank=True)
+    linked_enterprises = models.ManyToManyField(
+        "enterprises.Enterprise",
+        verbose_name=_("declared links"),
+        blank=True,
+        related_name="+",
+        help_text=_("Enterprises the expert works for, advises, owns shares in or is related to."),
+    )
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("expert")
+        verbose_name_plural = _("experts")
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="expert_once_per_tenant")]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class Application(models.Model):
+    """An enterprise's application to a round, from draft through the review chain to a decision."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("draft")  # the enterprise is filling it in
+        SUBMITTED = "submitted", _("submitted")  # waiting at the first level of the chain
+        IN_REVIEW = "in_review", _("under review")  # recommended by a lower level, waiting at `level`
+        RETURNED = "returned", _("returned for correction")  # the enterprise corrects and resubmits
+        REJECTED = "rejected", _("rejected")  # final: a level turned it down with a reason
+        APPROVED = "approved", _("approved")  # the owner level approved; the public notice comes next
+        WITHDRAWN = "withdrawn", _("withdrawn")  # final: the enterprise withdrew it
+
+    FINAL_STATES = (State.REJECTED, State.WITHDRAWN)
+    WAITING_STATES = (State.SUBMITTED, State.IN_REVIEW)  # an official is expected to act
+    INACTIVE_STATES = (State.WITHDRAWN,)  # an enterprise may start again in the same round
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    round = models.ForeignKey(
+        Round, verbose_name=_("round"), on_delete=models.PROTECT, related_name="applications"
+    )
+    enterprise = models.ForeignKey(
+        "enterprises.Enterprise",
+        verbose_name=_("enterprise"),
+        on_delete=models.PROTECT,
+        related_name="applications",
+    )
+    # The applicant's county when it started: the chain and the scoping follow it (identity is locked after).
+    county = models.ForeignKey(Region, verbose_name=_("county"), on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.DRAFT)
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices, blank=True)
+    # The region whose officials act now (the applicant's ancestor at `level`).
+    current_region = models.ForeignKey(
+        Region,
+        verbose_name=_("waiting at"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # A minor correction goes straight back to the level that asked for it.
+    return_level = models.CharField(max_length=10, choices=Level.choices, blank=True)
+    data = models.JSONField(_("form"), default=dict, blank=True)
+    revision = models.PositiveIntegerField(default=0)  # bumped by every draft save: stale saves are refused
+    verdict = models.CharField(_("verdict"), max_length=10, choices=Screening.Verdict.choices, blank=True)
+    score = models.PositiveSmallIntegerField(_("score"), null=True, blank=True)
+    expert_mean = models.DecimalField(_("expert mean"), max_digits=6, decimal_places=2, null=True, blank=True)
+    screening = models.ForeignKey(
+        Screening, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("started"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+    region_field = "county"
+
+    class Meta:
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            # One active application per enterprise per round; a withdrawn one does not count.
+            models.UniqueConstraint(
+                fields=["round", "enterprise"],
+                condition=~Q(state="withdrawn"),
+                name="application_one_active_per_round",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=["submitted", "in_review"]) | Q(current_region__isnull=False),
+                name="application_waiting_has_region",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["current_region", "state", "-submitted_at"], name="application_queue"),
+            models.Index(fields=["tenant", "round", "state"], name="application_round_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round} · {self.enterprise_id}"
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.state in self.WAITING_STATES
+
+
+class ApplicationSnapshot(models.Model):
+    """What the enterprise submitted, frozen: facts, the form, the attachments and the screening result."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="snapshots")
+    number = models.PositiveSmallIntegerField()
+    facts = models.JSONField()
+    facts_hash = models.CharField(max_length=64)
+    profile = models.JSONField()  # basic information, figures, IP and qualifications as displayed
+    data = models.JSONField()
+    attachments = models.JSONField(default=list)  # [{slot, document, name, sha256, size, doc_type}]
+    result = models.JSONField()  # the screening result (as_dict) against the round's version
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["application", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "number"], name="snapshot_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} #{self.number}"
+
+
+class SnapshotDocument(models.Model):
+    """Keeps a document a snapshot refers to from being deleted."""
+
+    snapshot = models.ForeignKey(ApplicationSnapshot, on_delete=models.CASCADE, related_name="documents")
+    document = models.ForeignKey("enterprises.Document", on_delete=models.PROTECT, related_name="+")
+    slot = models.CharField(max_length=40)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["snapshot", "document", "slot"], name="snapshot_document_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.snapshot_id}:{self.slot}:{self.document_id}"
+
+
+class ApplicationAttachment(models.Model):
+    """A document the enterprise put into one of the programme's attachment slots of its draft."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="attachments")
+    slot = models.CharField(_("attachment"), max_length=40)
+    document = models.ForeignKey("enterprises.Document", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["slot", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "slot", "document"], name="attachment_once_per_slot"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}:{self.slot}:{self.document_id}"
+
+
+class ReviewEvent(models.Model):
+    """One row of an application's history: who did what, when, at which level, with which opinion."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(_("action"), max_length=20)
+    from_state = models.CharField(max_length=10, choices=Application.State.choices, blank=True)
+    to_state = models.CharField(max_length=10, choices=Application.State.choices, blank=True)
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices, blank=True)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    opinion = models.TextField(_("opinion"), blank=True)
+    minor = models.BooleanField(default=False)
+    snapshot = models.ForeignKey(
+        ApplicationSnapshot, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("review event")
+        verbose_name_plural = _("review events")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.action}"
+
+
+class QuotaUse(models.Model):
+    """An application a region passed up in a round: counted once, however often it is recommended again."""
+
+    quota = models.ForeignKey(RoundQuota, on_delete=models.CASCADE, related_name="uses")
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["quota", "application"], name="quota_use_once")]
+
+    def __str__(self) -> str:
+        return f"{self.quota_id}:{self.application_id}"
+
+
+class ExpertAssignment(models.Model):
+    """An expert asked to score one application; their scores once they give them."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="expert_assignments")
+    expert = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="expert_assignments"
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    assigned_at = models.DateTimeField(default=timezone.now)
+    scores = models.JSONField(
+        _("scores"), default=dict, blank=True
+    )  # indicator code -> points (string decimal)
+    total = models.DecimalField(_("total"), max_digits=6, decimal_places=2, null=True, blank=True)
+    opinion = models.TextField(_("opinion"), blank=True)
+    submitted_at = models.DateTimeField(_("scored"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("expert assignment")
+        verbose_name_plural = _("expert assignments")
+        ordering = ["application", "assigned_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "expert"], name="expert_once_per_application")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} · {self.expert_id}"
+
+
+class ReminderSent(models.Model):
+    """A deadline reminder already sent: the daily job sends each one once."""
+
+    stage = models.ForeignKey(RoundStage, on_delete=models.CASCADE, related_name="+")
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["stage", "region", "day"], name="reminder_once_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage_id}:{self.region_id}:{self.day}"

@@ -12,6 +12,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from certification.application_form import default_attachment_slots, default_expert_indicators
 from certification.engine import CriteriaError, compile_criteria
 from certification.engine.evaluate import (
     ScreeningResult,
@@ -111,7 +112,17 @@ def criteria_load(*, tenant: Tenant) -> int:
         program, _new = Program.objects.get_or_create(
             tenant=tenant,
             code=spec["code"],
-            defaults={"name": spec["name"], "tier": spec["tier"], "owner_region": owner},
+            defaults={
+                "name": spec["name"],
+                "tier": spec["tier"],
+                "owner_region": owner,
+                "attachment_slots": default_attachment_slots(spec["tier"]),
+                "expert_indicators": default_expert_indicators(spec["tier"]),
+                # Expert review for the certification tiers; the innovative-SME tier is a checklist.
+                "min_expert_reviews": spec.get(
+                    "min_expert_reviews", 0 if spec["tier"] == "innovative" else 2
+                ),
+            },
         )
         for v in spec["versions"]:
             start = _as_date(v["effective_from"])

@@ -41,3 +41,13 @@ def run_screening_batch(self, batch_id: int) -> dict:
         )
         raise
     return {"done": batch.done, "counts": batch.counts}
+
+
+@shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=5)
+def send_deadline_reminders(day: str | None = None) -> int:
+    """Daily: reminders of review deadlines. Idempotent per (stage, region, day)."""
+    from datetime import date
+
+    from certification import workflow
+
+    return workflow.deadline_reminders_send(day=date.fromisoformat(day) if day else None)

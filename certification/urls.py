@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from certification import views
 
@@ -10,4 +10,6 @@ urlpatterns = [
     path("screening/batches/", views.batch_start, name="batch_start"),
     path("screening/batches/<int:pk>/", views.batch_detail, name="batch_detail"),
     path("screening/batches/<int:pk>/progress/", views.batch_progress, name="batch_progress"),
+    path("", include("certification.urls_apply")),
+    path("", include("certification.urls_review")),
 ]

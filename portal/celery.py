@@ -23,4 +23,9 @@ app.conf.beat_schedule = {
         "task": "enterprises.tasks.refresh_facts",
         "schedule": crontab(hour=2, minute=5),
     },
+    # Reviewers hear of applications waiting at their region when their level's deadline is near.
+    "daily-review-deadline-reminders": {
+        "task": "certification.tasks.send_deadline_reminders",
+        "schedule": crontab(hour=8, minute=30),
+    },
 }

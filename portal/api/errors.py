@@ -23,9 +23,20 @@ class DomainError(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
 
-    def __init__(self, message, code: str | None = None, extra: dict | None = None):
+    def __init__(
+        self,
+        message,
+        code: str | None = None,
+        extra: dict | None = None,
+        status: int | None = None,
+        fields: dict[str, list[str]] | None = None,
+    ):
         super().__init__(detail=message, code=code or self.default_code)
+        self.message = str(message)
         self.extra = extra or {}
+        self.fields = fields or {}  # {field or anchor: [messages]}: every problem at once
+        if status is not None:
+            self.status_code = status
 
 
 def _flatten(detail):
@@ -75,5 +86,7 @@ def exception_handler(exc, context):
             body["code"] = exc.get_codes()
     if isinstance(exc, DomainError) and exc.extra:
         body["extra"] = exc.extra
+    if isinstance(exc, DomainError) and exc.fields:
+        body["fields"] = {k: [str(m) for m in v] for k, v in exc.fields.items()}
     headers = {k: response[k] for k in ("WWW-Authenticate", "Retry-After", "Allow") if k in response}
     return Response({"error": body}, status=response.status_code, headers=headers)

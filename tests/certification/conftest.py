@@ -46,3 +46,18 @@ def xz_program(xz):
 @pytest.fixture
 def guiyang_program(gz):
     return make_program(gz, code="guiyang_only", owner_region=region(gz, "520100"))
+
+
+# The workflow personas and builders (rounds, applications, officials of each level, experts).
+from tests.certification.workflow_fixtures import (  # noqa: E402, F401
+    draft,
+    experts,
+    media,
+    province_approver,
+    province_reviewer,
+    ready,
+    submitted,
+    wf_program,
+    wf_round,
+    zunyi_official,
+)
