@@ -17,10 +17,19 @@ def rescreen_after_commit(enterprise_id: int) -> None:
 def nav_links(request):
     tenant = request.tenant
     links = []
+    kw = {"tenant_code": tenant.code}
     if request.user.is_authenticated and user_enterprise(request.user, tenant) is not None:
-        links.append((_("Self-evaluation"), reverse("self_evaluation", kwargs={"tenant_code": tenant.code})))
+        links.append((_("Self-evaluation"), reverse("self_evaluation", kwargs=kw)))
+        links.append((_("Applications"), reverse("application_list", kwargs=kw)))
     if portal_permissions.is_official(request.user, tenant):
-        links.append((_("Screening"), reverse("screening_home", kwargs={"tenant_code": tenant.code})))
+        posts = request.user.posts_in(tenant)
+        if request.user.is_superuser or any(p.is_reviewer for p in posts):
+            links.append((_("Review"), reverse("review_queue", kwargs=kw)))
+        if request.user.is_superuser or any(p.sees_whole_subtree for p in posts):
+            links.append((_("Rounds"), reverse("round_list", kwargs=kw)))
+        if any(p.role == p.Role.EXPERT for p in posts):
+            links.append((_("Expert review"), reverse("expert_home", kwargs=kw)))
+        links.append((_("Screening"), reverse("screening_home", kwargs=kw)))
     if not request.user.is_authenticated:
         links.append(
             (_("Eligibility calculator"), reverse("calculator", kwargs={"tenant_code": tenant.code}))
