@@ -7,7 +7,18 @@ from django.utils.translation import gettext_lazy as _
 
 from certification import services
 from certification.engine import CriteriaError, compile_criteria
-from certification.models import CriteriaVersion, Program, Screening, ScreeningBatch
+from certification.models import (
+    Application,
+    CriteriaVersion,
+    ExpertProfile,
+    Program,
+    ReviewEvent,
+    Round,
+    RoundQuota,
+    RoundStage,
+    Screening,
+    ScreeningBatch,
+)
 
 
 @admin.register(Program)
@@ -92,3 +103,73 @@ class ScreeningBatchAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Workflow records change only through certification.workflow (pages and API); the admin shows them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class StageInline(admin.TabularInline):
+    model = RoundStage
+    extra = 0
+    can_delete = False
+    readonly_fields = ["level", "deadline"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class QuotaInline(admin.TabularInline):
+    model = RoundQuota
+    extra = 0
+    can_delete = False
+    readonly_fields = ["region", "maximum", "minimum", "source"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Round)
+class RoundAdmin(ReadOnlyAdmin):
+    list_display = ["name", "program", "version", "opens_at", "closes_at", "tenant"]
+    list_filter = ["tenant", "program"]
+    search_fields = ["name"]
+    inlines = [StageInline, QuotaInline]
+
+
+class EventInline(admin.TabularInline):
+    model = ReviewEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "action", "from_state", "to_state", "level", "region", "actor_label", "opinion"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Application)
+class ApplicationAdmin(ReadOnlyAdmin):
+    list_display = ["enterprise", "round", "state", "level", "current_region", "verdict", "submitted_at"]
+    list_filter = ["tenant", "state", "level", "verdict"]
+    search_fields = ["enterprise__name", "enterprise__uscc"]
+    list_select_related = ["enterprise", "round", "current_region"]
+    inlines = [EventInline]
+
+
+@admin.register(ExpertProfile)
+class ExpertProfileAdmin(admin.ModelAdmin):
+    """Tenant admins keep the expert pool and each expert's declared conflicts here."""
+
+    list_display = ["user", "tenant", "home_county", "specialty"]
+    list_filter = ["tenant"]
+    raw_id_fields = ["user", "home_county", "linked_enterprises"]  # 100,000 enterprises: no select box

@@ -125,6 +125,8 @@ def clean_value(f: Field, raw: Any) -> tuple[Any, str | None]:
     if f.kind == "decimal":
         if text == "":
             return "", None
+        if len(text) > 40:
+            return text[:40], str(_("Enter a number."))
         try:
             number = Decimal(text.replace("％", "").replace("%", ""))
         except InvalidOperation:
@@ -137,7 +139,8 @@ def clean_value(f: Field, raw: Any) -> tuple[Any, str | None]:
             return text, str(_("Enter a number of at most %(max)s.") % {"max": f.maximum})
         return str(number), None
     if len(text) > f.max_length:
-        return text[: f.max_length], str(
+        # Kept as typed (bounded), so nothing is lost; submission refuses it until it is shortened.
+        return text[: f.max_length * 4], str(
             _("At most %(n)d characters; you entered %(m)d.") % {"n": f.max_length, "m": len(text)}
         )
     if f.kind == "choice" and text and text not in {c for c, _label in f.choices}:

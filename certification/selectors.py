@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
 from certification.models import Application, ExpertAssignment, Round
@@ -153,7 +153,7 @@ def application_queue(
     if score_max is not None:
         qs = qs.filter(score__lte=score_max)
     if industry:
-        qs = qs.filter(enterprise__industry_id__startswith=industry)
+        qs = qs.filter(enterprise__industry__code__startswith=industry)
     if size_class:
         qs = qs.filter(enterprise__size_class=size_class)
     if search:
@@ -166,7 +166,7 @@ def expert_assignments_of(user: User, tenant: Tenant) -> QuerySet[ExpertAssignme
     return (
         ExpertAssignment.objects.filter(expert=user, application__tenant=tenant)
         .select_related("application__enterprise", "application__round__program", "application__county")
-        .order_by("submitted_at", "-assigned_at")
+        .order_by(F("submitted_at").asc(nulls_first=True), "-assigned_at")
     )
 
 

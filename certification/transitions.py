@@ -42,7 +42,9 @@ ACTION_LABELS = {
     Action.REJECT: _("reject"),
     Action.RECOMMEND: _("recommend"),
     Action.APPROVE: _("approve"),
+    "start": _("draft started"),
     "assign_expert": _("assign expert"),
+    "unassign_expert": _("expert withdrawn"),
     "expert_score": _("expert scores"),
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -41,7 +41,7 @@ from certification.models import (
     Screening,
 )
 from certification.transitions import ACTION_LABELS, Action, Actor, roles_for, transition_for
-from enterprises.facts import enterprise_facts, facts_hash, facts_to_json
+from enterprises.facts import enterprise_facts, facts_hash, facts_to_json, fiscal_years
 from enterprises.models import Document, Enterprise
 from portal.api.errors import DomainError
 from portal.audit import audit_record
@@ -62,6 +62,7 @@ class WorkflowRefused(DomainError):
 
     def __init__(self, message: str, code: str = "not_allowed", status: int = 409, **extra):
         super().__init__(message, code=code, status=status, extra=extra or None)
+        self.code = code
 
 
 # --- chain -----------------------------------------------------------------------------------
@@ -75,6 +76,13 @@ def chain_levels(round_: Round) -> list[str]:
     """The levels that act on this round's applications, from the first to the owner's."""
     present = {s.level for s in round_.stages.all()}
     return [lvl for lvl in LEVEL_ORDER if lvl in present]
+
+
+def application_levels(round_: Round, county: Region) -> list[str]:
+    """The round's chain for one applicant: a county directly under the province (新疆's 石河子市 and
+    the other 省直辖 cities) has no prefecture, so the prefecture level is skipped for it."""
+    depth = len(county.path.strip("/").split("/"))
+    return [lvl for lvl in chain_levels(round_) if not (lvl == Level.PREFECTURE and depth < 3)]
 
 
 def region_at(county: Region, level: str) -> Region:
@@ -280,6 +288,9 @@ def application_start(*, round_: Round, enterprise: Enterprise, by: User, reques
             },
             code="round_closed",
         )
+    if not round_.program.is_active:
+        # rounds_open_to hides it; a bookmarked "start" link must not get past that.
+        raise WorkflowRefused(_("This programme no longer accepts applications."), code="round_closed")
     if not round_.program.owner_region.contains(enterprise.county):
         raise WorkflowRefused(_("This programme does not cover your county."), code="out_of_scope")
     for blocker in APPLY_BLOCKERS:
@@ -596,7 +607,10 @@ def profile_snapshot(enterprise: Enterprise) -> dict[str, Any]:
                 )
             },
         }
-        for f in enterprise.figures.order_by("-fiscal_year")[:3]
+        # The three complete fiscal years the criteria read, not a current year entered early.
+        for f in enterprise.figures.filter(fiscal_year__in=fiscal_years(timezone.localdate())).order_by(
+            "-fiscal_year"
+        )
     ]
     ip = [
         {
@@ -737,7 +751,7 @@ def application_can(
                 "day": _fmt(round_.closes_at)
             }
         if action == Action.RESUBMIT:
-            last = stage_for(round_, chain_levels(round_)[-1])
+            last = stage_for(round_, application_levels(round_, application.county)[-1])
             if last is not None and at > last.deadline:
                 return _("The review of this round ended on %(day)s.") % {"day": _fmt(last.deadline)}
         if action == Action.WITHDRAW and application.state == S.SUBMITTED:
@@ -748,7 +762,7 @@ def application_can(
                 return _("An application can be withdrawn only before the first decision on it.")
         return None
     # Officials: the right role at the region the application waits at, before the level's deadline.
-    levels = chain_levels(round_)
+    levels = application_levels(round_, application.county)
     is_final = application.level == (levels[-1] if levels else "")
     if transition.final_level is True and not is_final:
         return _("Only the last level of the chain (%(level)s) approves.") % {
@@ -783,12 +797,17 @@ def application_can(
     return None
 
 
+# What a locked application is read with. Never `current_region`: when the lock had to wait for
+# another transaction that moved the application on, PostgreSQL re-reads the locked row but not the
+# rows joined to it, so the joined region comes back stale or empty (None with current_region_id set).
+# Loaded lazily after the lock, it is read by the fresh current_region_id.
+LOCK_RELATED = ("round__program__owner_region", "round__tenant", "enterprise", "county")
+
+
 def _lock(application: Application) -> Application:
     return (
         Application.objects.select_for_update(of=("self",))
-        .select_related(
-            "round__program__owner_region", "round__tenant", "enterprise", "county", "current_region"
-        )
+        .select_related(*LOCK_RELATED)
         .get(pk=application.pk)
     )
 
@@ -830,12 +849,30 @@ def application_act(
     at: datetime | None = None,
 ) -> Application:
     """Take a workflow action (transitions.TABLE). Refused actions raise WorkflowRefused with the reason."""
-    with transaction.atomic():
-        application = _lock(application)
-        application = _act_locked(
-            application, action=action, by=by, opinion=opinion, minor=minor, request=request, at=at
-        )
+    try:
+        with transaction.atomic():
+            application = _lock(application)
+            application = _act_locked(
+                application, action=action, by=by, opinion=opinion, minor=minor, request=request, at=at
+            )
+    except WorkflowRefused as exc:
+        _audit_refusal(application, action=action, by=by, reason=exc.message, request=request)
+        raise
     return application
+
+
+def _audit_refusal(application: Application, *, action: str, by: User, reason: str, request) -> None:
+    """Record a refused action. Called after the action's transaction rolled back: a row written
+    inside it would have been rolled back with everything else, leaving no trace of the attempt."""
+    audit_record(
+        action=f"application.{action}",
+        actor=by,
+        tenant=application.round.tenant,
+        obj=application,
+        summary=reason,
+        request=request,
+        outcome="refused",
+    )
 
 
 def _act_locked(
@@ -844,15 +881,6 @@ def _act_locked(
     opinion = (opinion or "").strip()
     reason = application_can(application, action, by=by, at=at)
     if reason:
-        audit_record(
-            action=f"application.{action}",
-            actor=by,
-            tenant=application.round.tenant,
-            obj=application,
-            summary=str(reason),
-            request=request,
-            outcome="refused",
-        )
         raise WorkflowRefused(str(reason))
     transition = transition_for(application.state, action)
     if transition.needs_reason and not opinion:
@@ -860,7 +888,7 @@ def _act_locked(
     if len(opinion) > 2000:
         raise ValidationError({"opinion": [_("At most 2,000 characters.")]})
     round_ = application.round
-    levels = chain_levels(round_)
+    levels = application_levels(round_, application.county)
     before_state, before_level, before_region = (
         application.state,
         application.level,
@@ -946,38 +974,46 @@ def application_recommend_bulk(
     *, tenant: Tenant, ids: list[int], by: User, opinion: str = "", request=None
 ) -> list[Application]:
     """Recommend a selection in one transaction: all of them, or none when one cannot be (e.g. the quota)."""
-    with transaction.atomic():
-        locked = list(
-            Application.objects.for_tenant(tenant)
-            .filter(pk__in=ids)
-            .select_for_update(of=("self",))
-            .select_related(
-                "round__program__owner_region", "round__tenant", "enterprise", "county", "current_region"
+    failing: list[tuple[Application, str]] = []
+    try:
+        with transaction.atomic():
+            from certification.selectors import applications_visible_to
+
+            # SECURITY: only what the official sees; an id outside their region reads as absent.
+            locked = list(
+                applications_visible_to(by, tenant)
+                .filter(pk__in=ids)
+                .select_for_update(of=("self",))
+                .select_related(*LOCK_RELATED)
+                .order_by("pk")
             )
-            .order_by("pk")
-        )
-        if len(locked) != len(set(ids)):
-            raise WorkflowRefused(_("Some of the selected applications do not exist."), code="not_found")
-        done = []
-        for application in locked:
-            try:
-                done.append(
-                    _act_locked(
-                        application,
-                        action=Action.RECOMMEND,
-                        by=by,
-                        opinion=opinion,
-                        minor=False,
-                        request=request,
-                        at=None,
+            if len(locked) != len(set(ids)):
+                raise WorkflowRefused(_("Some of the selected applications do not exist."), code="not_found")
+            done = []
+            for application in locked:
+                try:
+                    done.append(
+                        _act_locked(
+                            application,
+                            action=Action.RECOMMEND,
+                            by=by,
+                            opinion=opinion,
+                            minor=False,
+                            request=request,
+                            at=None,
+                        )
                     )
-                )
-            except WorkflowRefused as exc:
-                raise WorkflowRefused(
-                    _("Nothing was recommended. %(name)s: %(reason)s")
-                    % {"name": application.enterprise.name, "reason": exc.message},
-                    code=exc.code,
-                ) from None
+                except WorkflowRefused as exc:
+                    failing.append((application, exc.message))
+                    raise WorkflowRefused(
+                        _("Nothing was recommended. %(name)s: %(reason)s")
+                        % {"name": application.enterprise.name, "reason": exc.message},
+                        code=exc.code,
+                    ) from None
+    except WorkflowRefused:
+        for application, reason in failing:
+            _audit_refusal(application, action=Action.RECOMMEND, by=by, reason=reason, request=request)
+        raise
     return done
 
 
@@ -1036,10 +1072,11 @@ def expert_pool(tenant: Tenant):
 
 
 def expert_conflict(profile: ExpertProfile, application: Application) -> str | None:
-    if profile.home_county_id and profile.home_county_id == application.county_id:
-        return _("%(expert)s comes from the applicant's county (%(county)s).") % {
+    # The same county as the applicant; an expert whose home is recorded as a prefecture avoids all of it.
+    if profile.home_county_id and profile.home_county.contains(application.county):
+        return _("%(expert)s comes from %(region)s, where the applicant is.") % {
             "expert": profile.user,
-            "county": application.county.name,
+            "region": profile.home_county.name,
         }
     if profile.linked_enterprises.filter(pk=application.enterprise_id).exists():
         return _("%(expert)s declared a link to %(name)s.") % {
@@ -1049,8 +1086,17 @@ def expert_conflict(profile: ExpertProfile, application: Application) -> str | N
     return None
 
 
+def expert_can_assign(application: Application, *, by: User) -> str | None:
+    """Why `by` cannot assign or withdraw experts on the application now, or None."""
+    try:
+        _expert_stage_check(application, by)
+    except WorkflowRefused as exc:
+        return exc.message
+    return None
+
+
 def _expert_stage_check(application: Application, by: User) -> None:
-    levels = chain_levels(application.round)
+    levels = application_levels(application.round, application.county)
     if not application.is_waiting or application.level != levels[-1]:
         raise WorkflowRefused(
             _("Experts are assigned at the last level of the chain, while the application waits there.")
@@ -1061,8 +1107,16 @@ def _expert_stage_check(application: Application, by: User) -> None:
         raise WorkflowRefused(_("Only reviewers where the application waits can assign experts."))
 
 
-@transaction.atomic
 def expert_assign(*, application: Application, expert: User, by: User, request=None) -> ExpertAssignment:
+    try:
+        return _expert_assign(application=application, expert=expert, by=by, request=request)
+    except WorkflowRefused as exc:
+        _audit_refusal(application, action="assign_expert", by=by, reason=exc.message, request=request)
+        raise
+
+
+@transaction.atomic
+def _expert_assign(*, application: Application, expert: User, by: User, request) -> ExpertAssignment:
     from portal.permissions import grant
 
     application = _lock(application)
@@ -1072,15 +1126,6 @@ def expert_assign(*, application: Application, expert: User, by: User, request=N
         raise ValidationError({"expert": [_("This person is not in the expert pool of this portal.")]})
     conflict = expert_conflict(profile, application)
     if conflict:
-        audit_record(
-            action="application.assign_expert",
-            actor=by,
-            tenant=application.round.tenant,
-            obj=application,
-            summary=conflict,
-            request=request,
-            outcome="refused",
-        )
         raise WorkflowRefused(_("Conflict of interest: %(reason)s") % {"reason": conflict}, code="conflict")
     assignment, created = ExpertAssignment.objects.get_or_create(
         application=application, expert=expert, defaults={"assigned_by": by}
@@ -1162,7 +1207,10 @@ def expert_score(
         raise WorkflowRefused(_("Only the assigned expert can score."), code="not_found", status=404)
     if assignment.submitted_at is not None:
         raise WorkflowRefused(_("You have already submitted your scores for this application."))
-    if not application.is_waiting or application.level != chain_levels(application.round)[-1]:
+    if (
+        not application.is_waiting
+        or application.level != application_levels(application.round, application.county)[-1]
+    ):
         raise WorkflowRefused(_("This application is no longer waiting for expert review."))
     errors: dict[str, list[str]] = {}
     clean: dict[str, str] = {}
@@ -1257,7 +1305,7 @@ def deadline_reminders_send(*, day=None) -> int:
     day = day or timezone.localdate()
     sent = 0
     horizon_start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
-    horizon_end = horizon_start + timezone.timedelta(days=REMINDER_DAYS + 1)
+    horizon_end = horizon_start + timedelta(days=REMINDER_DAYS + 1)
     stages = RoundStage.objects.filter(deadline__gte=horizon_start, deadline__lt=horizon_end).select_related(
         "round__tenant"
     )
@@ -1297,3 +1345,16 @@ def deadline_reminders_send(*, day=None) -> int:
                     )
                     sent += 1
     return sent
+
+
+def expert_may_read_document(*, document, user: User, tenant: Tenant) -> bool:
+    """An expert reads the attachments of the snapshots of the applications assigned to them."""
+    from certification.models import SnapshotDocument
+
+    if not user.is_authenticated:
+        return False
+    return SnapshotDocument.objects.filter(
+        document=document,
+        snapshot__application__tenant=tenant,
+        snapshot__application__expert_assignments__expert=user,
+    ).exists()

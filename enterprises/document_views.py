@@ -207,6 +207,10 @@ def delete(request, tenant_code, enterprise, pk):
     document = get_object_or_404(
         Document.objects.select_related("enterprise__tenant"), pk=pk, enterprise=enterprise
     )
-    document_delete(document=document, by=request.user, request=request)
+    try:
+        document_delete(document=document, by=request.user, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return HttpResponseRedirect(_url("enterprise_documents", request))
     messages.success(request, _("%(name)s has been deleted.") % {"name": document.original_name})
     return HttpResponseRedirect(_url("enterprise_documents", request))

@@ -32,7 +32,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import ProtectedError, Sum
 from django.db.models.fields.files import FieldFile
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -477,6 +477,11 @@ def document_scan_failed(*, document_id: int, detail: str) -> str | None:
 # --- who may open and delete ------------------------------------------------------------
 
 
+# Extra readers registered by later apps: (document=, user=, tenant=) -> bool. certification adds the
+# expert assigned to an application whose snapshot carries the document.
+DOCUMENT_READERS: list = []
+
+
 def document_downloadable_by(*, document: Document, user: User, tenant: Tenant) -> bool:
     """Members and the officials who see the enterprise open CLEAN files; the uploader also their PENDING one.
 
@@ -487,7 +492,10 @@ def document_downloadable_by(*, document: Document, user: User, tenant: Tenant) 
         return False
     member = is_member(user, document.enterprise)  # cached per user: the list page asks once per row
     if not member and not enterprises_visible_to(user, tenant).filter(pk=document.enterprise_id).exists():
-        return False
+        # Someone granted one file through another app (an expert reading a snapshot's attachments).
+        return document.scan_status == Document.Scan.CLEAN and any(
+            reader(document=document, user=user, tenant=tenant) for reader in DOCUMENT_READERS
+        )
     if document.scan_status == Document.Scan.CLEAN:
         return True
     return member and document.scan_status == Document.Scan.PENDING and document.uploaded_by_id == user.pk
@@ -527,7 +535,13 @@ def document_delete(*, document: Document, by: User, request=None) -> None:
             summary=f"{document.doc_type} {document.original_name} sha256 {document.sha256}",
             request=request,
         )
-        document.delete()
+        try:
+            with transaction.atomic():
+                document.delete()
+        except ProtectedError:
+            raise ValidationError(
+                _("This document is part of a submitted application and is kept as the reviewers saw it.")
+            ) from None
         # The file goes only once the row is gone for good: a rollback keeps both.
         if name:
             transaction.on_commit(partial(storage.delete, name))

@@ -79,7 +79,9 @@ ROLE_CAPABILITIES: dict[str, list[Capability]] = {
     Post.Role.COUNTY_REVIEWER: [
         _JURISDICTION,
         Capability(
-            _("First review"), _("Return, reject or recommend applications submitted in your county.")
+            _("First review"),
+            _("Return, reject or recommend applications submitted in your county."),
+            "review_queue",
         ),
         Capability(
             _("Cultivation library"), _("Keep the county's cultivation library of promising enterprises.")
@@ -87,19 +89,30 @@ ROLE_CAPABILITIES: dict[str, list[Capability]] = {
     ],
     Post.Role.PREFECTURE_REVIEWER: [
         _JURISDICTION,
-        Capability(_("Second review"), _("Review and recommend within your prefecture's quota.")),
+        Capability(
+            _("Second review"), _("Review and recommend within your prefecture's quota."), "review_queue"
+        ),
     ],
     Post.Role.PROVINCIAL_REVIEWER: [
         _JURISDICTION,
-        Capability(_("Provincial review"), _("Organise expert review of recommended applications.")),
+        Capability(
+            _("Provincial review"), _("Organise expert review of recommended applications."), "review_queue"
+        ),
+        Capability(
+            _("Rounds"), _("Open rounds with their review chain, deadlines and quotas."), "round_list"
+        ),
     ],
     Post.Role.PROVINCIAL_APPROVER: [
         _JURISDICTION,
-        Capability(_("Approval and publication"), _("Approve, run the public notice, publish the lists.")),
+        Capability(
+            _("Approval and publication"),
+            _("Approve, run the public notice, publish the lists."),
+            "review_queue",
+        ),
         Capability(_("Certificates"), _("Issue, re-verify and revoke certifications.")),
     ],
     Post.Role.EXPERT: [
-        Capability(_("Expert scoring"), _("Score the applications assigned to you.")),
+        Capability(_("Expert scoring"), _("Score the applications assigned to you."), "expert_home"),
     ],
     Post.Role.FUNDING_OFFICER: [
         _JURISDICTION,

@@ -33,6 +33,7 @@ class DomainError(exceptions.APIException):
     ):
         super().__init__(detail=message, code=code or self.default_code)
         self.message = str(message)
+        self.code = code or self.default_code
         self.extra = extra or {}
         self.fields = fields or {}  # {field or anchor: [messages]}: every problem at once
         if status is not None:

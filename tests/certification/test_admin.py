@@ -31,3 +31,13 @@ def test_admin_shows_a_frozen_version_read_only(admin_client, program):
     response = admin_client.get(f"/admin/certification/criteriaversion/{version.pk}/change/")
     assert response.status_code == 200
     assert 'name="label"' not in response.content.decode()
+
+
+def test_admin_lists_applications_read_only(admin_client, submitted):
+    response = admin_client.get("/admin/certification/application/")
+    assert response.status_code == 200
+    assert "贵州黔芯精密机械有限公司" in response.content.decode()
+    change = admin_client.get(f"/admin/certification/application/{submitted.pk}/change/")
+    assert change.status_code == 200
+    assert 'name="_save"' not in change.content.decode()
+    assert admin_client.get("/admin/certification/application/add/").status_code == 403
