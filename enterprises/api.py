@@ -41,6 +41,9 @@ class IndustrySerializer(serializers.ModelSerializer):
 class IndustryViewSet(viewsets.ReadOnlyModelViewSet):
     """GB/T 4754-2017 industry classification (reference data, public). `?q=` searches code or name."""
 
+    # Only tells the schema generator the model (the path parameter is the `code` primary key);
+    # get_queryset below builds the real queryset.
+    queryset = Industry.objects.none()
     serializer_class = IndustrySerializer
     permission_classes = [permissions.AllowAny]
     filterset_fields = ["level", "parent"]
@@ -198,6 +201,8 @@ class EnterpriseViewSet(TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["size_class"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request.tenant
+            return Enterprise.objects.none()
         qs = enterprises_visible_to(self.request.user, self.tenant).select_related("county", "industry")
         params = self.request.query_params
         if params.get("q"):
@@ -280,6 +285,8 @@ class IPItemViewSet(
         return self._enterprise
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request.tenant
+            return IPItem.objects.none()
         return IPItem.objects.filter(enterprise=self.enterprise())
 
     def _check_member(self):
