@@ -1338,7 +1338,11 @@ def deadline_reminders_send(*, day=None) -> int:
                     notification_send(
                         recipient=post.user,
                         tenant=stage.round.tenant,
-                        subject=_("%(n)d applications of %(round)s wait for you; the deadline is %(day)s")
+                        subject=ngettext(
+                            "%(n)d application of %(round)s waits for you; the deadline is %(day)s",
+                            "%(n)d applications of %(round)s wait for you; the deadline is %(day)s",
+                            row["n"],
+                        )
                         % {"n": row["n"], "round": stage.round.name, "day": _fmt(stage.deadline)},
                         link=reverse("review_queue", kwargs={"tenant_code": stage.round.tenant.code})
                         + f"?round={stage.round_id}",

@@ -13,7 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from certification import selectors, workflow
 from certification.models import (
@@ -113,7 +113,7 @@ def test_a_document_in_a_snapshot_cannot_be_deleted(submitted, owner, nanming_of
     application = act(submitted, Action.RETURN, nanming_official, opinion="请更换附件")
     workflow.application_detach(application=application, attachment_id=attachment.pk, by=owner)
     # when / then: neither the service (which says why) nor a plain delete removes it
-    with pytest.raises(ValidationError, match="submitted application"):
+    with translation.override("en"), pytest.raises(ValidationError, match="submitted application"):
         document_delete(document=document, by=owner)
     with pytest.raises(ProtectedError), transaction.atomic():
         Document.objects.filter(pk=document.pk).delete()
