@@ -41,10 +41,13 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Benchmark of the screening engine (bench/screening.py): 100,000 synthetic enterprises, evaluation in memory
-# and the full batch re-screen. A dedicated SQLite file unless BENCH_DATABASE_URL is set; BENCH_ARGS="--n 5000".
+# Benchmarks: the screening engine (bench/screening.py: 100,000 synthetic enterprises, evaluation in memory and
+# the full batch re-screen) and the officials' review queue (bench/queue.py: 100,000 applications, the queue
+# pages' queries in process and their latency under 10 concurrent clients of gunicorn). Dedicated SQLite files
+# unless BENCH_DATABASE_URL is set; BENCH_ARGS="--n 5000" for the first, QUEUE_BENCH_ARGS="--n 5000" for the second.
 bench: install translations
 	DEBUG=true DATABASE_URL=$${BENCH_DATABASE_URL:-sqlite:///$(CURDIR)/db/bench.sqlite3} $(BIN)/python bench/screening.py $(BENCH_ARGS)
+	DEBUG=true DATABASE_URL=$${BENCH_DATABASE_URL:-sqlite:///$(CURDIR)/db/bench-queue.sqlite3} $(BIN)/python -m bench.queue $(QUEUE_BENCH_ARGS)
 
 # Full stack: these need REDIS_URL (and DATABASE_URL for PostgreSQL).
 worker: install

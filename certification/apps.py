@@ -19,3 +19,4 @@ class CertificationConfig(AppConfig):
         portal_navigation.NAV_PROVIDERS.append(navigation.nav_links)
         portal_navigation.DASHBOARD_PROVIDERS.append(navigation.dashboard_cards)
         portal_demo.SEEDERS.insert(0, demo.seed_programs)
+        portal_demo.SEEDERS.append(demo.seed_rounds)

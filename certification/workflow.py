@@ -267,8 +267,9 @@ def quota_status(round_: Round) -> list[dict[str, Any]]:
 def _prefill(enterprise: Enterprise) -> dict[str, Any]:
     return {
         "products": {
+            # Not the profile's market share: that is a national share kept as a fraction; the form asks
+            # for the share of the niche market, in per cent.
             "main_product": enterprise.main_product or "",
-            "market_share": "" if enterprise.market_share is None else str(enterprise.market_share),
         },
         "innovation": {},
         "commitment": {"signer_name": enterprise.legal_representative or "", "agreed": False},

@@ -36,7 +36,7 @@ def demo_uscc(county_code: str, serial: int) -> str:
     return body + stdnum_uscc.calc_check_digit(body)
 
 
-def _demo_pdf() -> bytes:
+def demo_pdf() -> bytes:
     """A minimal one-page PDF (ASCII content only: the demo needs a valid file, not a pretty one)."""
     text = "Business licence (demo)"
     stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
@@ -199,12 +199,12 @@ def seed_enterprises(tenant: Tenant, *, password_hash: str, log) -> list[tuple[s
         code = demo_uscc(spec.county, serial + 100 * list(BY_TENANT).index(tenant.code))
         enterprise = Enterprise.objects.filter(tenant=tenant, uscc=code).first()
         if enterprise is None:
-            enterprise = _create(tenant, spec, county, code, username, password_hash, today)
+            enterprise = demo_enterprise_create(tenant, spec, county, code, username, password_hash, today)
         rows.append((username, tenant.code, f"enterprise admin · {enterprise.name} ({county.name})"))
     return rows
 
 
-def _create(
+def demo_enterprise_create(
     tenant, spec: DemoEnterprise, county: Region, code: str, username: str, password_hash: str, today: date
 ) -> Enterprise:
     user, _ = User.objects.get_or_create(
@@ -308,7 +308,7 @@ def _create(
         enterprise=enterprise,
         by=user,
         doc_type=Document.Type.BUSINESS_LICENCE,
-        uploaded_file=SimpleUploadedFile("营业执照.pdf", _demo_pdf(), "application/pdf"),
+        uploaded_file=SimpleUploadedFile("营业执照.pdf", demo_pdf(), "application/pdf"),
     )
     enterprise_refresh_facts(enterprise=enterprise)
     audit_record(

@@ -5,11 +5,15 @@ suite runs on SQLite locally and on PostgreSQL + Redis in CI.
 """
 
 import os
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "t" * 40)
 # Locally the EICAR-only scanner (no clamd needed); CI exports MALWARE_SCANNER=clamd and CLAMD_SOCKET.
 # Set before the import: portal.settings refuses to load with DEBUG off and no scanner configured.
 os.environ.setdefault("MALWARE_SCANNER", "eicar-only")
+# Uploads and demo files of a test run go to a directory of its own, never into the project's media/.
+# Through the environment, so a Celery worker the suite starts reads the same files.
+os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="srdi-test-media-"))
 
 from portal.settings import *  # noqa: E402,F403
 

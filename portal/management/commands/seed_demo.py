@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test.utils import override_settings
 
 from portal.audit import audit_record
 from portal.demo import SEEDERS
@@ -72,8 +73,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="run even when DEBUG is off")
         parser.add_argument("--quiet-accounts", action="store_true", help="do not print the account table")
+        parser.add_argument(
+            "--tenant",
+            action="append",
+            dest="tenants",
+            metavar="CODE",
+            help="seed only this tenant (repeatable); all of them by default",
+        )
 
-    def handle(self, *args, force=False, quiet_accounts=False, **options):
+    def handle(self, *args, force=False, quiet_accounts=False, tenants=None, **options):
         if not settings.DEBUG and not force:
             raise CommandError(
                 "seed_demo creates accounts with published passwords and refuses to run with DEBUG off. "
@@ -82,7 +90,12 @@ class Command(BaseCommand):
         accounts: list[tuple[str, str, str]] = []
         # One hash for every demo account: hashing is deliberately slow, and the password is the same.
         self.password_hash = make_password(DEMO_PASSWORD)
-        with transaction.atomic():
+        # The demo applications notify hundreds of people; their e-mails would flood the console of `make run`
+        # (the inbox rows are still written).
+        with (
+            override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"),
+            transaction.atomic(),
+        ):
             admin, created = User.objects.get_or_create(
                 username=SUPERUSER[0],
                 defaults={
@@ -96,9 +109,12 @@ class Command(BaseCommand):
                 admin.password = self.password_hash
                 admin.save(update_fields=["password"])
             accounts.append((admin.username, "-", "platform superuser"))
-            for spec in TENANTS:
+            specs = [spec for spec in TENANTS if not tenants or spec.code in tenants]
+            if tenants and len(specs) != len(set(tenants)):
+                raise CommandError(f"Unknown tenant code in {tenants}; known: {[s.code for s in TENANTS]}")
+            for spec in specs:
                 accounts += self._tenant(spec)
-            for spec in TENANTS:
+            for spec in specs:
                 tenant = Tenant.objects.get(code=spec.code)
                 for seeder in SEEDERS:
                     accounts += seeder(tenant, password_hash=self.password_hash, log=self.stdout.write)
