@@ -23,11 +23,9 @@ a deep page sorted by score, a search):
     a browser does), then --clients threads each fetching every page --iterations times, without
     pause. Latency p50 / p95 / p99 per page, and the throughput.
 
---what-if measures the same pages with the changes this benchmark proposes (see "what if" below): three
-indexes, no join to the region tree for a post at the tenant's root, and a credit-code search that uses
-the credit-code index. They are applied to this process and the
-gunicorn workers only, and the indexes are dropped again at the end: the portal's code is not changed.
---think-ms gives each client a pause between two pages, as people reading a page take.
+--think-ms (default 1000) gives each client a pause between two pages, exponentially distributed with that
+mean, as officials reading a page take: 10 officials then ask for about 8 pages a second. --think-ms 0 sends
+requests back to back, a saturation test of the 2 cores (the 10 client threads run on the same cores).
 
 Target (the issue): p95 < 150 ms per page on the 2-core machine. The script prints whether it is met and
 fails only on errors: a page that does not answer 200 with the queue table on it fails the run loudly.
@@ -154,14 +152,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--in-process-only", action="store_true", help="skip the gunicorn load test")
     p.add_argument(
-        "--think-ms", type=float, default=0.0, help="each client's pause between two pages, default 0"
+        "--think-ms",
+        type=float,
+        default=1000.0,
+        help="each client's mean pause between two pages (exponential), default 1000: officials read pages; "
+        "0 sends requests back to back (a saturation test)",
     )
-    p.add_argument("--what-if", action="store_true", help="measure with the proposed changes (WHAT_IF)")
-    p.add_argument("--output", help="default bench-results/queue.json (queue-whatif.json with --what-if)")
+    p.add_argument("--output", help="default bench-results/queue.json")
     args = p.parse_args(argv)
-    args.output = args.output or str(
-        ROOT / "bench-results" / ("queue-whatif.json" if args.what_if else "queue.json")
-    )
+    args.output = args.output or str(ROOT / "bench-results" / "queue.json")
     return args
 
 
@@ -198,8 +197,6 @@ def wsgi_app():
 
     application = get_wsgi_application()
     settings.DEBUG = False
-    if os.environ.get("BENCH_QUEUE_WHAT_IF") == "1":
-        what_if_code()
     return application
 
 
@@ -419,70 +416,6 @@ def analyze() -> None:
             cursor.execute("ANALYZE")
 
 
-# --- what if: the changes this benchmark proposes ------------------------------------------------
-
-# Indexes for the two orders the queue reads most: what waits at a region, newest first (the waiting tab; a
-# non-waiting application has no current_region, so the state needs no column), and a tenant's
-# applications newest first (the "everything in my region" tab). Proposed as a migration of
-# certification.Application:
-#   models.Index(fields=["current_region", "-submitted_at", "-id"], name="application_waiting_newest"),
-#   models.Index(fields=["tenant", "-submitted_at", "-id"], name="application_tenant_newest"),
-#   models.Index(fields=["tenant", "-score", "-id"], name="application_tenant_score"),  # the score sort
-WHAT_IF_INDEXES = {
-    "bench_whatif_waiting": "certification_application (current_region_id, submitted_at DESC, id DESC)",
-    "bench_whatif_newest": "certification_application (tenant_id, submitted_at DESC, id DESC)",
-    "bench_whatif_score": "certification_application (tenant_id, score DESC, id DESC)",
-}
-USCC_SHAPE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
-
-
-def proposed_visible_to(current):
-    """TenantScopedQuerySet.visible_to with one shortcut: a post at the tenant's root sees the whole tenant.
-
-    Today a provincial official's filter is `county.path LIKE '520000/%'`, a join to the region tree that
-    matches every row: counting the "everything" tab then reads the tenant's 100,000 applications through
-    the county index and the region table instead of the tenant index alone.
-    """
-
-    def visible_to(self, user, tenant):
-        if user.is_authenticated and any(
-            p.sees_whole_subtree and p.region_id == tenant.root_region_id for p in user.posts_in(tenant)
-        ):
-            return self.for_tenant(tenant)
-        return current(self, user, tenant)
-
-    return visible_to
-
-
-def what_if_code() -> None:
-    from certification import selectors
-    from portal.scoping import TenantScopedQuerySet
-
-    TenantScopedQuerySet.visible_to = proposed_visible_to(TenantScopedQuerySet.visible_to)
-    current = selectors.application_queue
-
-    def application_queue(*, search=None, **kwargs):
-        """A term shaped like a credit code is looked up by the (tenant, uscc) index alone; today it also
-        runs `name LIKE '%term%'`, which reads every row of the region (proposed for the selector)."""
-        term = (search or "").strip().upper()
-        if USCC_SHAPE.match(term):
-            return current(search=None, **kwargs).filter(enterprise__uscc=term)
-        return current(search=search, **kwargs)
-
-    selectors.application_queue = application_queue
-
-
-def what_if_indexes(create: bool) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for name, target in WHAT_IF_INDEXES.items():
-            cursor.execute(
-                f"CREATE INDEX IF NOT EXISTS {name} ON {target}" if create else f"DROP INDEX IF EXISTS {name}"
-            )
-    analyze()
-
-
 # --- (1) in process: queries and plans ------------------------------------------------------------
 
 
@@ -554,7 +487,6 @@ def start_server(args, port: int, log_path: Path) -> subprocess.Popen:
         os.environ,
         DJANGO_SETTINGS_MODULE="portal.settings",
         DEBUG="true",
-        BENCH_QUEUE_WHAT_IF="1" if args.what_if else "0",
     )
     cmd = [
         sys.executable,
@@ -783,16 +715,7 @@ def main(argv=None) -> int:
     )
     page_list = pages(search or "")
 
-    # A run that was killed could have left the what-if indexes behind: a plain run measures without them.
-    what_if_indexes(create=args.what_if)
-    if args.what_if:
-        log(f"  what if: root posts unjoined, credit-code search, indexes {', '.join(WHAT_IF_INDEXES)}")
-        what_if_code()
-    try:
-        return measure(args, tenant, officials, page_list, state, mix, setup_seconds, wall)
-    finally:
-        if args.what_if:
-            what_if_indexes(create=False)
+    return measure(args, tenant, officials, page_list, state, mix, setup_seconds, wall)
 
 
 def measure(args, tenant, officials, page_list, state, mix, setup_seconds, wall) -> int:
@@ -830,7 +753,6 @@ def measure(args, tenant, officials, page_list, state, mix, setup_seconds, wall)
         "python": platform.python_version(),
         "machine": f"{platform.machine()} {os.cpu_count()} CPUs",
         "load_average": load_average(),
-        "what_if": args.what_if,
         "data_set": state,
         "states": dict(mix),
         "setup_seconds": round(setup_seconds, 1),

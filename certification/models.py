@@ -428,7 +428,10 @@ class Application(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["current_region", "state", "-submitted_at"], name="application_queue"),
+            # The queue pages: what waits at a region, newest first; a whole tenant by date or by score.
+            models.Index(fields=["current_region", "-submitted_at", "-id"], name="application_queue"),
+            models.Index(fields=["tenant", "-submitted_at", "-id"], name="application_newest"),
+            models.Index(fields=["tenant", "-score", "-id"], name="application_by_score"),
             models.Index(fields=["tenant", "round", "state"], name="application_round_state"),
         ]
 

@@ -292,20 +292,10 @@ def _queue_form(request) -> QueueFilterForm:
 def _queue(request, form: QueueFilterForm):
     # A filter that failed validation is absent from cleaned_data, so it is dropped (the form shows why).
     kwargs = form.selector_kwargs()
-    # The selector's industry filter compares the foreign key with a text prefix, which Django refuses
-    # ("Unsupported lookup 'startswith' for ForeignKey"): filter on the industry's code here instead.
-    industry = kwargs.pop("industry", None)
     qs = selectors.application_queue(user=request.user, tenant=request.tenant, **kwargs)
-    if industry:
-        qs = qs.filter(enterprise__industry__code__startswith=industry)
-    return (
-        qs
-        # Both keep the row cost flat: the deadline and application_can read the round's stages and
-        # tenant from memory, whatever the number of rows.
-        .select_related("round__tenant").prefetch_related(
-            Prefetch("round__stages", queryset=RoundStage.objects.order_by("deadline"))
-        )
-    )
+    # Keeps the row cost flat: the deadline and application_can read the round's stages (and its tenant,
+    # prefetched by the selector) from memory, whatever the number of rows.
+    return qs.prefetch_related(Prefetch("round__stages", queryset=RoundStage.objects.order_by("deadline")))
 
 
 def _deadline(application: Application):

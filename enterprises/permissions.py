@@ -47,10 +47,15 @@ def user_enterprise(user: User, tenant: Tenant) -> Enterprise | None:
     """The enterprise the user acts for in this tenant (the first, if several)."""
     if not user.is_authenticated:
         return None
-    return (
-        Enterprise.objects.for_tenant(tenant)
-        .for_member(user)
-        .select_related("county", "industry")
-        .order_by("memberships__created_at")
-        .first()
-    )
+    # Asked by the navigation, the landing page and the view of one request: read once per user object
+    # (a request's user lives as long as the request).
+    cache = user.__dict__.setdefault("_enterprise_cache", {})
+    if tenant.pk not in cache:
+        cache[tenant.pk] = (
+            Enterprise.objects.for_tenant(tenant)
+            .for_member(user)
+            .select_related("county", "industry")
+            .order_by("memberships__created_at")
+            .first()
+        )
+    return cache[tenant.pk]

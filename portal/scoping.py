@@ -50,6 +50,9 @@ class TenantScopedQuerySet(models.QuerySet):
         condition = Q()
         for post in user.posts_in(tenant):
             if post.sees_whole_subtree:
+                if post.region_id == tenant.root_region_id:
+                    # The whole tenant: no join to the region tree (a LIKE that matches every row).
+                    return qs
                 condition |= Q(**{lookup: post.region.path})
         if not condition:
             return qs.none()
