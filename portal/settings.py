@@ -247,6 +247,9 @@ LOGGING = {
         # WeasyPrint and fontTools log every render step at INFO.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # In-process tasks (no REDIS_URL) would log a line per task into the runserver console; a worker
+        # keeps logging them.
+        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
     },
 }
 ADMINS = [tuple(a.split(":", 1)) for a in env.list("ADMINS", default=[]) if ":" in a]
