@@ -7,7 +7,7 @@ class CertificationConfig(AppConfig):
     verbose_name = _("Certification")
 
     def ready(self):
-        from certification import demo, navigation, workflow
+        from certification import demo, navigation, publication, workflow
         from enterprises import documents as enterprise_documents
         from enterprises import services as enterprise_services
         from portal import demo as portal_demo
@@ -16,6 +16,7 @@ class CertificationConfig(AppConfig):
         enterprise_services.FACTS_CHANGED.append(navigation.rescreen_after_commit)
         enterprise_services.IDENTITY_LOCKS.append(workflow.submitted_application_lock)
         enterprise_documents.DOCUMENT_READERS.append(workflow.expert_may_read_document)
+        workflow.APPLY_BLOCKERS.append(publication.holds_active_certification)
         portal_navigation.NAV_PROVIDERS.append(navigation.nav_links)
         portal_navigation.DASHBOARD_PROVIDERS.append(navigation.dashboard_cards)
         portal_demo.SEEDERS.insert(0, demo.seed_programs)

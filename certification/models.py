@@ -361,9 +361,11 @@ class Application(models.Model):
         RETURNED = "returned", _("returned for correction")  # the enterprise corrects and resubmits
         REJECTED = "rejected", _("rejected")  # final: a level turned it down with a reason
         APPROVED = "approved", _("approved")  # the owner level approved; the public notice comes next
+        IN_NOTICE = "in_notice", _("in public notice")  # listed in an open notice (公示)
+        PUBLISHED = "published", _("certified")  # final: published (认定/公告); a certification exists
         WITHDRAWN = "withdrawn", _("withdrawn")  # final: the enterprise withdrew it
 
-    FINAL_STATES = (State.REJECTED, State.WITHDRAWN)
+    FINAL_STATES = (State.REJECTED, State.WITHDRAWN, State.PUBLISHED)
     WAITING_STATES = (State.SUBMITTED, State.IN_REVIEW)  # an official is expected to act
     INACTIVE_STATES = (State.WITHDRAWN,)  # an enterprise may start again in the same round
 
@@ -591,3 +593,269 @@ class ReminderSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stage_id}:{self.region_id}:{self.day}"
+
+
+# --- public notice, objections, publication, certifications -------------------------------------
+
+
+class Holiday(models.Model):
+    """A day the tenant declares a holiday or an adjusted working day (调休), for years the calendar
+    package does not know or where the province differs from it."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(_("day"))
+    is_workday = models.BooleanField(
+        _("working day"), default=False, help_text=_("Ticked: a weekend day that is worked (调休上班).")
+    )
+    name = models.CharField(_("name"), max_length=60, blank=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("holiday or adjusted working day")
+        verbose_name_plural = _("holidays and adjusted working days")
+        ordering = ["tenant", "day"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "day"], name="holiday_once_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.name}"
+
+
+class Notice(models.Model):
+    """A public notice (公示) of the applications a round approved: open for objections for N working days."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open for objections")
+        CLOSED = "closed", _("closed")
+        PUBLISHED = "published", _("published")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    round = models.ForeignKey(
+        Round, verbose_name=_("round"), on_delete=models.PROTECT, related_name="notices"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"))
+    how_to_object = models.TextField(_("how to object"))
+    working_days = models.PositiveSmallIntegerField(_("period (working days)"))
+    starts_on = models.DateField(_("first day"))
+    ends_on = models.DateField(_("last day"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+    region_field = "round__program__owner_region"
+
+    class Meta:
+        verbose_name = _("public notice")
+        verbose_name_plural = _("public notices")
+        ordering = ["-starts_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="notice_dates_ordered"
+            ),
+            models.CheckConstraint(condition=Q(working_days__gte=1), name="notice_at_least_one_day"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class NoticeEntry(models.Model):
+    """One approved application on a notice; what the public sees is copied here (no personal data)."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="entries")
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="notice_entries")
+    enterprise_name = models.CharField(_("enterprise"), max_length=200)
+    uscc = models.CharField(_("unified social credit code"), max_length=18)
+    county_name = models.CharField(_("county"), max_length=60)
+    program_name = models.CharField(_("programme"), max_length=120)
+    position = models.PositiveIntegerField()
+    removed_at = models.DateTimeField(_("removed"), null=True, blank=True)
+    removed_reason = models.TextField(_("reason for removal"), blank=True)
+
+    class Meta:
+        ordering = ["notice", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "application"], name="notice_entry_once"),
+            # An application is on at most one notice that has not removed it.
+            models.UniqueConstraint(
+                fields=["application"], condition=Q(removed_at__isnull=True), name="notice_entry_one_active"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notice_id}: {self.enterprise_name}"
+
+
+class Objection(models.Model):
+    """An objection (异议) filed by anyone during a notice's period, under their real name."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("under investigation")
+        DISMISSED = "dismissed", _("dismissed")
+        UPHELD = "upheld", _("upheld")
+
+    notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="objections")
+    entry = models.ForeignKey(
+        NoticeEntry,
+        verbose_name=_("enterprise concerned"),
+        on_delete=models.PROTECT,
+        related_name="objections",
+    )
+    reference = models.CharField(_("reference number"), max_length=32, unique=True)
+    filer_name = models.CharField(_("real name"), max_length=60)
+    filer_organisation = models.CharField(_("organisation"), max_length=200, blank=True)
+    filer_phone = models.CharField(_("mobile phone"), max_length=20)
+    filer_email = models.EmailField(_("email"), blank=True)
+    grounds = models.TextField(_("grounds"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    reply = models.TextField(_("reply"), blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    filed_at = models.DateTimeField(_("filed"), default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("objection")
+        verbose_name_plural = _("objections")
+        ordering = ["-filed_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class ObjectionEvidence(models.Model):
+    """A file the filer attached; stored unservable until scanned, like enterprise documents."""
+
+    objection = models.ForeignKey(Objection, on_delete=models.CASCADE, related_name="evidence")
+    file = models.FileField(upload_to="objections/%Y/%m/", max_length=200)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=60)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class PublishedList(models.Model):
+    """The final list of a notice as published (认定名单): an immutable snapshot. A correction is a new
+    version pointing to the one it replaces, never an edit."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="published_lists")
+    version = models.PositiveSmallIntegerField(default=1)
+    replaces = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    rows = models.JSONField()  # [{number, enterprise, uscc, county, program, issued_on, valid_until}]
+    correction_note = models.TextField(_("what was corrected"), blank=True)
+    pdf = models.FileField(upload_to="published/", max_length=200, blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    published_at = models.DateTimeField(default=timezone.now)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("published list")
+        verbose_name_plural = _("published lists")
+        ordering = ["-published_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "version"], name="published_list_version_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            # Only the PDF and its hash may be filled in once, right after publication.
+            stored = PublishedList.objects.filter(pk=self.pk).values("rows", "title", "pdf_sha256").first()
+            if stored and (
+                stored["rows"] != self.rows
+                or stored["title"] != self.title
+                or (stored["pdf_sha256"] and stored["pdf_sha256"] != self.pdf_sha256)
+            ):
+                raise PublishedListIsImmutable(_("A published list is never edited: publish a correction."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PublishedListIsImmutable(_("A published list is never deleted: publish a correction."))
+
+
+class PublishedListIsImmutable(Exception):
+    pass
+
+
+class Certification(models.Model):
+    """An enterprise certified in a programme: from publication for three years (seed 002: 有效期为3年)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("valid")
+        EXPIRED = "expired", _("expired")
+        REVOKED = "revoked", _("revoked")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    number = models.CharField(_("certificate number"), max_length=32, unique=True)
+    program = models.ForeignKey(
+        Program, verbose_name=_("programme"), on_delete=models.PROTECT, related_name="certifications"
+    )
+    enterprise = models.ForeignKey(
+        "enterprises.Enterprise",
+        verbose_name=_("enterprise"),
+        on_delete=models.PROTECT,
+        related_name="certifications",
+    )
+    application = models.OneToOneField(Application, on_delete=models.PROTECT, related_name="certification")
+    published_list = models.ForeignKey(PublishedList, on_delete=models.PROTECT, related_name="certifications")
+    issued_on = models.DateField(_("issued on"))
+    valid_until = models.DateField(_("valid until"))
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.ACTIVE)
+    certificate = models.FileField(upload_to="certificates/%Y/", max_length=200, blank=True)
+    certificate_sha256 = models.CharField(max_length=64, blank=True)
+    certificate_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantScopedQuerySet.as_manager()
+    region_field = "enterprise__county"
+
+    class Meta:
+        verbose_name = _("certification")
+        verbose_name_plural = _("certifications")
+        ordering = ["-issued_on", "number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__gt=models.F("issued_on")), name="certification_dates_ordered"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "status", "program"], name="certification_directory")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class NumberSequence(models.Model):
+    """The last number issued per (tenant, programme, year): certificate numbers never repeat or skip."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "program", "year"], name="number_sequence_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program_id} {self.year}: {self.last}"

@@ -51,3 +51,19 @@ def send_deadline_reminders(day: str | None = None) -> int:
     from certification import workflow
 
     return workflow.deadline_reminders_send(day=date.fromisoformat(day) if day else None)
+
+
+@shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=5)
+def generate_certificate(certification_id: int) -> bool:
+    """Render one certificate PDF (idempotent: a certificate already rendered is kept)."""
+    from certification import certificates
+
+    return certificates.certificate_generate(certification_id=certification_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=5)
+def render_published_list(published_id: int) -> bool:
+    """Render a published list's PDF once and record its SHA-256."""
+    from certification import certificates
+
+    return certificates.published_list_render(published_id=published_id)

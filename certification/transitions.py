@@ -32,6 +32,10 @@ class Action:
     REJECT = "reject"
     RECOMMEND = "recommend"
     APPROVE = "approve"
+    # Taken by the publication services (certification.publication), not by a reviewer's button.
+    NOTICE = "notice"
+    OBJECTION_UPHELD = "objection_upheld"
+    PUBLISH = "publish"
 
 
 ACTION_LABELS = {
@@ -42,6 +46,9 @@ ACTION_LABELS = {
     Action.REJECT: _("reject"),
     Action.RECOMMEND: _("recommend"),
     Action.APPROVE: _("approve"),
+    Action.NOTICE: _("listed in the public notice"),
+    Action.OBJECTION_UPHELD: _("objection upheld"),
+    Action.PUBLISH: _("certified"),
     "start": _("draft started"),
     "assign_expert": _("assign expert"),
     "unassign_expert": _("expert withdrawn"),
@@ -93,6 +100,15 @@ TRANSITIONS: tuple[Transition, ...] = (
         )
     ),
 )
+
+# The public notice and publication (design.md: approve → in_notice → objection upheld → rejected;
+# notice closes → published). Provincial staff act through certification.publication, which checks them.
+PUBLICATION_TRANSITIONS: tuple[Transition, ...] = (
+    Transition(S.APPROVED, Action.NOTICE, S.IN_NOTICE, Actor.SYSTEM),
+    Transition(S.IN_NOTICE, Action.OBJECTION_UPHELD, S.REJECTED, Actor.SYSTEM, needs_reason=True),
+    Transition(S.IN_NOTICE, Action.PUBLISH, S.PUBLISHED, Actor.SYSTEM),
+)
+TRANSITIONS = (*TRANSITIONS, *PUBLICATION_TRANSITIONS)
 
 TABLE: dict[tuple[str, str], Transition] = {(t.state, t.action): t for t in TRANSITIONS}
 ENTERPRISE_ACTIONS = (Action.SUBMIT, Action.RESUBMIT, Action.WITHDRAW)

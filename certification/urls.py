@@ -12,4 +12,5 @@ urlpatterns = [
     path("screening/batches/<int:pk>/progress/", views.batch_progress, name="batch_progress"),
     path("", include("certification.urls_apply")),
     path("", include("certification.urls_review")),
+    path("", include("certification.urls_publication")),
 ]

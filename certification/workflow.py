@@ -337,7 +337,9 @@ def application_start(*, round_: Round, enterprise: Enterprise, by: User, reques
 def _already_holds(enterprise: Enterprise, program: Program) -> str | None:
     """No second application while an approved one of the same programme stands (until publication
     turns it into a certification, whose own check replaces this one)."""
-    if Application.objects.filter(enterprise=enterprise, round__program=program, state=S.APPROVED).exists():
+    if Application.objects.filter(
+        enterprise=enterprise, round__program=program, state__in=[S.APPROVED, S.IN_NOTICE]
+    ).exists():
         return _("Your enterprise already holds an approved application of this programme.")
     return None
 
