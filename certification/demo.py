@@ -43,10 +43,15 @@ from certification import workflow
 from certification.models import (
     Application,
     ApplicationSnapshot,
+    Certification,
     ExpertAssignment,
     ExpertProfile,
     Level,
+    Notice,
+    NoticeEntry,
+    Objection,
     Program,
+    PublishedList,
     QuotaUse,
     ReviewEvent,
     Round,
@@ -517,7 +522,9 @@ def seed_rounds(tenant: Tenant, *, password_hash: str, log) -> list[tuple[str, s
         p.code: p for p in Program.objects.for_tenant(tenant).filter(code__in={r.program for r in plans})
     }
     if Round.objects.filter(program__in=programs.values()).exists():
-        return rows  # seeded before (or rounds were opened by hand): a second run adds nothing
+        # seeded before (or rounds were opened by hand): a second run adds nothing but what is missing
+        seed_publication(tenant, log=log)
+        return rows
     now = timezone.now()
     examples: dict[str, tuple[str, int]] = {}
     for plan in plans:
@@ -527,6 +534,7 @@ def seed_rounds(tenant: Tenant, *, password_hash: str, log) -> list[tuple[str, s
         for key, outcome in plan.stories:
             if outcome in EXAMPLES:
                 examples.setdefault(outcome, (key, round_.year))
+    seed_publication(tenant, log=log)
     # One enterprise account per kind of application, to sign in as (the others share the password).
     for outcome, label in EXAMPLES.items():
         if outcome in examples:
@@ -969,3 +977,145 @@ def _clean_document(enterprise: Enterprise, by: User, doc_type: str, label: str)
             f"seed: the demo document {document.pk} did not scan clean: {document.scan_status}"
         )
     return document
+
+
+# --- the public notice and publication ---------------------------------------------------------
+
+NOTICE_BODY = (
+    "根据《优质中小企业梯度培育管理暂行办法》及本省（区）认定工作安排，经企业自愿申报、逐级审核推荐、"
+    "专家评审，拟认定以下企业为专精特新中小企业，现予以公示。"
+)
+HOW_TO_OBJECT = (
+    "公示期内，任何单位或个人对名单有异议的，可通过本平台以实名方式提出，写明异议事实和理由、"
+    "联系方式，并附相关证明材料。匿名或无正当理由的异议不予受理。"
+)
+OBJECTORS = [
+    ("赵建国", "13985000101", "某同行企业", "反映该企业主导产品市场占有率数据与行业协会统计不符，请予核实。"),
+    ("钱晓梅", "13985000102", "", "反映该企业近三年存在环保行政处罚记录，申报材料未如实说明。"),
+    ("孙立新", "13985000103", "某配套企业", "反映该企业研发费用归集口径存疑，请核查审计报告。"),
+]
+DISMISS_REPLY = "经核查，企业提供的行业协会统计证明与申报数据一致，异议不成立。"
+UPHOLD_REPLY = "经核查，该企业近三年存在未如实申报的环保行政处罚记录，取消拟认定资格。"
+
+
+def seed_publication(tenant: Tenant, *, log) -> None:
+    """Notices of the approved applications, their objections and the publication (idempotent by round).
+
+    贵州: last year's round goes on a notice some weeks ago (one objection dismissed, one upheld) and is
+    published, so certifications exist; its last two approvals are on a notice open now, with an objection
+    waiting. 西藏 and 博州 have approvals only in their open round: the first goes on a notice the day after
+    its approval, published when that period is over by now.
+    """
+    from portal.workdays import period_end
+
+    now = timezone.now()
+    today = timezone.localdate(now)
+    rounds = Round.objects.filter(program__tenant=tenant).select_related("program__owner_region")
+    # Where last year's round has approvals, it is the one published; the open round is left to review.
+    decided_last_year = rounds.filter(
+        closes_at__lte=now, applications__state__in=[S.APPROVED, S.IN_NOTICE, S.PUBLISHED]
+    ).exists()
+    for round_ in rounds.order_by("opens_at"):
+        if round_.notices.exists() or (decided_last_year and round_.closes_at > now):
+            continue
+        approved = list(round_.applications.filter(state=S.APPROVED).order_by("decided_at", "pk"))
+        publisher = _publisher(round_)
+        if not approved or publisher is None:
+            continue
+        if round_.closes_at <= now and len(approved) >= 4:
+            past, current = approved[:-2], approved[-2:]
+            starts_on = today - timedelta(days=35)
+            _past_notice(round_, past, publisher, starts_on, uphold=True)
+            notice = _notice(round_, current, publisher, today - timedelta(days=1), "（第二批）")
+            _objection(notice, notice.entries.order_by("position").first(), 2, at=None)
+        else:
+            first = approved[0]
+            starts_on = timezone.localdate(first.decided_at) + timedelta(days=1)
+            if period_end(starts_on, tenant.notice_days, tenant=tenant) < today - timedelta(days=1):
+                _past_notice(round_, [first], publisher, starts_on, uphold=False)
+            else:
+                _notice(round_, [first], publisher, starts_on, "")
+        counts = Counter(round_.applications.values_list("state", flat=True))
+        log(
+            f"{tenant.code}: {round_.name}: notices {round_.notices.count()}, "
+            f"certified {counts[S.PUBLISHED]}, in notice {counts[S.IN_NOTICE]}"
+        )
+
+
+def _publisher(round_: Round) -> User | None:
+    from certification import publication
+
+    posts = Post.objects.filter(
+        tenant_id=round_.program.tenant_id, region=round_.program.owner_region, is_active=True
+    )
+    for post in posts.select_related("user").order_by("role", "user__username"):
+        if post.role != R.TENANT_ADMIN and publication.can_publish(post.user, round_):
+            return post.user
+    return None
+
+
+def _notice(round_: Round, applications: list, by: User, starts_on, suffix: str):
+    from certification import publication
+
+    mark = timezone.now()
+    notice = publication.notice_create(
+        round_=round_,
+        application_ids=[a.pk for a in applications],
+        title=f"{round_.name}拟认定名单公示{suffix}",
+        body=NOTICE_BODY,
+        how_to_object=HOW_TO_OBJECT,
+        starts_on=starts_on,
+        by=by,
+    )
+    created = _local(starts_on - timedelta(days=1), 16)
+    Notice.objects.filter(pk=notice.pk).update(created_at=created)
+    ReviewEvent.objects.filter(application__in=applications, created_at__gte=mark).update(created_at=created)
+    return notice
+
+
+def _objection(notice, entry, index: int, *, at):
+    from certification import publication
+
+    name, phone, organisation, grounds = OBJECTORS[index % len(OBJECTORS)]
+    return publication.objection_file(
+        notice=notice,
+        entry_id=entry.pk,
+        filer_name=name,
+        filer_phone=phone,
+        filer_organisation=organisation,
+        grounds=grounds,
+        at=at,
+    )
+
+
+def _past_notice(round_: Round, applications: list, by: User, starts_on, *, uphold: bool) -> None:
+    """A notice whose period is over: objections resolved, then published the working day after."""
+    from certification import publication
+
+    notice = _notice(round_, applications, by, starts_on, "")
+    entries = list(notice.entries.order_by("position"))
+    filed = _local(notice.starts_on, 10)
+    resolved = _local(notice.ends_on, 15)
+    dismissed = _objection(notice, entries[0], 0, at=filed)
+    publication.objection_resolve(objection=dismissed, upheld=False, reply=DISMISS_REPLY, by=by)
+    resolved_ids = [dismissed.pk]
+    if uphold and len(entries) > 1:
+        mark = timezone.now()
+        upheld = _objection(notice, entries[-1], 1, at=filed + timedelta(hours=3))
+        publication.objection_resolve(objection=upheld, upheld=True, reply=UPHOLD_REPLY, by=by)
+        resolved_ids.append(upheld.pk)
+        ReviewEvent.objects.filter(application_id=entries[-1].application_id, created_at__gte=mark).update(
+            created_at=resolved
+        )
+        Application.objects.filter(pk=entries[-1].application_id).update(decided_at=resolved)
+        NoticeEntry.objects.filter(pk=entries[-1].pk).update(removed_at=resolved)
+    Objection.objects.filter(pk__in=resolved_ids).update(resolved_at=resolved)
+    at = _local(notice.ends_on + timedelta(days=1), 10)
+    mark = timezone.now()
+    published = publication.notice_publish(notice=notice, by=by, at=at)
+    ids = [e.application_id for e in entries]
+    ReviewEvent.objects.filter(application_id__in=ids, created_at__gte=mark).update(created_at=at)
+    Application.objects.filter(pk__in=ids, state=S.PUBLISHED).update(decided_at=at)
+    Certification.objects.filter(published_list=published).update(created_at=at)
+    PublishedList.objects.filter(pk=published.pk).update(published_at=at)
+    Notice.objects.filter(pk=notice.pk).update(closed_at=at)

@@ -838,7 +838,11 @@ class Certification(models.Model):
                 condition=Q(valid_until__gt=models.F("issued_on")), name="certification_dates_ordered"
             ),
         ]
-        indexes = [models.Index(fields=["tenant", "status", "program"], name="certification_directory")]
+        indexes = [
+            models.Index(fields=["tenant", "status", "program"], name="certification_directory"),
+            # "Has a certification in force": the directory's per-enterprise check, from the index alone.
+            models.Index(fields=["enterprise", "status", "valid_until", "tenant"], name="certification_in_force"),
+        ]
 
     def __str__(self) -> str:
         return self.number

@@ -15,12 +15,15 @@ def rescreen_after_commit(enterprise_id: int) -> None:
 
 
 def nav_links(request):
+    from certification.publication import PUBLISHING_ROLES
+
     tenant = request.tenant
     links = []
     kw = {"tenant_code": tenant.code}
     if request.user.is_authenticated and user_enterprise(request.user, tenant) is not None:
         links.append((_("Self-evaluation"), reverse("self_evaluation", kwargs=kw)))
         links.append((_("Applications"), reverse("application_list", kwargs=kw)))
+        links.append((_("Certificates"), reverse("certification_list", kwargs=kw)))
     if portal_permissions.is_official(request.user, tenant):
         posts = request.user.posts_in(tenant)
         if request.user.is_superuser or any(p.is_reviewer for p in posts):
@@ -30,10 +33,17 @@ def nav_links(request):
         if any(p.role == p.Role.EXPERT for p in posts):
             links.append((_("Expert review"), reverse("expert_home", kwargs=kw)))
         links.append((_("Screening"), reverse("screening_home", kwargs=kw)))
+        if request.user.is_superuser or any(
+            p.role in PUBLISHING_ROLES or (p.is_reviewer and p.region.level == "prefecture") for p in posts
+        ):
+            links.append((_("Notices"), reverse("notice_manage_list", kwargs=kw)))
     if not request.user.is_authenticated:
         links.append(
             (_("Eligibility calculator"), reverse("calculator", kwargs={"tenant_code": tenant.code}))
         )
+    links.append((_("Public notices"), reverse("notice_public_list", kwargs=kw)))
+    links.append((_("Directory"), reverse("directory", kwargs=kw)))
+    links.append((_("Verify a certificate"), reverse("verify", kwargs=kw)))
     return links
 
 

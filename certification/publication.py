@@ -253,6 +253,7 @@ def objection_file(
         filer_email=(filer_email or "").strip(),
         grounds=grounds.strip()[:5000],
         ip_address=ip_address,
+        filed_at=at or timezone.now(),
     )
     audit_record(
         action="objection.filed",
@@ -343,6 +344,11 @@ def notice_close_reason(notice: Notice, *, at: datetime | None = None) -> str | 
 
 
 def _next_number(tenant: Tenant, program: Program, year: int) -> str:
+    # Two programmes of one tier (a provincial 专精特新 programme and the national one) print the same
+    # abbreviation: they draw from one sequence, kept on the tier's first programme, or their numbers
+    # would collide.
+    if program.tier in TIER_ABBREVIATIONS:
+        program = Program.objects.filter(tenant=tenant, tier=program.tier).order_by("pk").first() or program
     sequence, _created = NumberSequence.objects.select_for_update().get_or_create(
         tenant=tenant, program=program, year=year
     )

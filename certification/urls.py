@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("certification.urls_apply")),
     path("", include("certification.urls_review")),
     path("", include("certification.urls_publication")),
+    path("", include("certification.urls_directory")),
 ]

@@ -42,6 +42,13 @@ class Industry(models.Model):
         return f"{self.code} {self.name}"
 
 
+def name_pinyin(name: str) -> str:
+    """The sort key of a name: 贵州中科 → "gui zhou zhong ke" (letters and digits pass through)."""
+    from pypinyin import lazy_pinyin
+
+    return " ".join(lazy_pinyin(name or "")).lower()[:400]
+
+
 class EnterpriseQuerySet(TenantScopedQuerySet):
     def for_member(self, user) -> EnterpriseQuerySet:
         """The enterprises a user acts for."""
@@ -64,6 +71,9 @@ class Enterprise(models.Model):
     tenant = models.ForeignKey(Tenant, verbose_name=_("tenant"), on_delete=models.PROTECT, related_name="+")
     uscc = models.CharField(_("unified social credit code"), max_length=18)
     name = models.CharField(_("legal name"), max_length=200)
+    # The name in pinyin, lower case, syllables separated by spaces: the directory sorts by it (a stored key
+    # with an index rather than a database collation, which SQLite lacks and PostgreSQL builds vary in).
+    name_pinyin = models.CharField(max_length=400, blank=True, db_index=False, editable=False)
     county = models.ForeignKey(
         Region, verbose_name=_("county"), on_delete=models.PROTECT, related_name="enterprises"
     )
@@ -148,9 +158,18 @@ class Enterprise(models.Model):
                 condition=Q(uscc__regex=r"^[0-9A-HJ-NPQRTUWXY]{18}$"), name="enterprise_uscc_form"
             ),
         ]
+        # The public directory: a tenant's enterprises by county, then by the pinyin of the name.
+        indexes = [models.Index(fields=["tenant", "county", "name_pinyin"], name="enterprise_directory")]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.name_pinyin = name_pinyin(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_pinyin"}
+        super().save(*args, **kwargs)
 
     @property
     def email_verified(self) -> bool:

@@ -256,6 +256,9 @@ ADMINS = [tuple(a.split(":", 1)) for a in env.list("ADMINS", default=[]) if ":" 
 
 # --- Portal ----------------------------------------------------------------------
 PORTAL_NAME = _("SRDI SME certification portal")
+# The public address of the portal: certificates' QR codes and e-mails link to it.
+# Unset: https://<the first concrete ALLOWED_HOSTS entry> (http://127.0.0.1:8000 with DEBUG on).
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="")
 DEFAULT_NOTICE_DAYS = 5
 
 # --- Documents: malware scanning and upload caps (enterprises.scanning, enterprises.documents) ---

@@ -8,6 +8,7 @@ checked is what the workflow writes in its own transactions.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
@@ -20,8 +21,13 @@ from certification.demo import ROUNDS
 from certification.models import (
     Application,
     ApplicationSnapshot,
+    Certification,
     ExpertAssignment,
     ExpertProfile,
+    Notice,
+    NoticeEntry,
+    Objection,
+    PublishedList,
     QuotaUse,
     ReviewEvent,
     Round,
@@ -34,6 +40,11 @@ from portal.models import AuditEvent, Post, Region, User
 S = Application.State
 EVERY_STATE = set(S.values)
 SEED_MODELS = (
+    Notice,
+    NoticeEntry,
+    Objection,
+    PublishedList,
+    Certification,
     Round,
     RoundQuota,
     Application,
@@ -99,13 +110,15 @@ def test_guizhou_has_last_years_round_closed_and_decided(demo):
     closed = _round("gz", "gz_srdi", closed=True)
     assert closed.closes_at < closed.stages.get(level="province").deadline < timezone.now()
     states = Counter(closed.applications.values_list("state", flat=True))
-    assert states[S.APPROVED] >= 3 and states[S.REJECTED] >= 2
+    # its approvals went on notices: three certified, one rejected on an upheld objection, two in notice now
+    assert (states[S.PUBLISHED], states[S.IN_NOTICE], states[S.APPROVED]) == (3, 2, 0)
+    assert states[S.REJECTED] >= 3
     assert not closed.applications.filter(state__in=Application.WAITING_STATES).exists()
     # its decisions were taken after it closed, and its criteria are the version then in force
     assert all(a.decided_at > closed.closes_at for a in closed.applications.filter(decided_at__isnull=False))
     assert closed.version == closed.program.version_on(timezone.localdate(closed.opens_at))
     # an enterprise approved last year holds the programme and does not apply again
-    approved = closed.applications.filter(state=S.APPROVED).values("enterprise")
+    approved = closed.applications.filter(state__in=[S.PUBLISHED, S.IN_NOTICE]).values("enterprise")
     assert not _round("gz", "gz_srdi").applications.filter(enterprise__in=approved).exists()
 
 
@@ -150,7 +163,12 @@ def test_bortala_library_round_expects_the_county_minimums_of_seed_004(demo):
 @pytest.mark.parametrize("tenant_code", ["gz", "xz", "xj"])
 def test_every_state_is_seeded_in_each_tenant(demo, tenant_code):
     states = set(Application.objects.filter(tenant__code=tenant_code).values_list("state", flat=True))
-    assert states == EVERY_STATE
+    if tenant_code == "gz":
+        assert states == EVERY_STATE
+    else:
+        # Two approvals in the open round: one goes on a notice, published when its period is over by now.
+        assert states - {S.IN_NOTICE, S.PUBLISHED} == EVERY_STATE - {S.IN_NOTICE, S.PUBLISHED}
+        assert len(states & {S.IN_NOTICE, S.PUBLISHED}) == 1
     counties = Application.objects.filter(tenant__code=tenant_code).values("county").distinct().count()
     assert counties >= 4
     for plan in ROUNDS[tenant_code]:
@@ -236,6 +254,71 @@ def test_no_expert_scores_an_applicant_of_their_own_county(demo):
             user=assignment.expert, tenant_id=assignment.application.tenant_id
         )
         assert profile.home_county_id != assignment.application.county_id
+
+
+# --- notices, objections and publication -------------------------------------------------------
+
+
+def test_guizhou_published_last_years_round_after_a_notice_with_objections(demo):
+    closed = _round("gz", "gz_srdi", closed=True)
+    published = Notice.objects.get(round=closed, status=Notice.Status.PUBLISHED)
+    assert published.ends_on < timezone.localdate()
+    assert set(published.objections.values_list("status", flat=True)) == {
+        Objection.Status.DISMISSED,
+        Objection.Status.UPHELD,
+    }
+    assert all(o.reply and o.resolved_at for o in published.objections.all())
+    removed = published.entries.get(removed_at__isnull=False)
+    assert removed.application.state == S.REJECTED
+    assert removed.application.events.latest("created_at").action == Action.OBJECTION_UPHELD
+    lists = PublishedList.objects.filter(notice=published)
+    assert lists.count() == 1 and len(lists.get().rows) == 3
+    certifications = Certification.objects.filter(published_list__notice=published).order_by("number")
+    year = certifications.first().issued_on.year
+    assert [c.number for c in certifications] == [f"GZ-ZJTX-{year}-{n:04d}" for n in (1, 2, 3)]
+    for certification in Certification.objects.filter(published_list__notice=published):
+        assert certification.application.state == S.PUBLISHED
+        assert certification.issued_on < timezone.localdate()
+        assert certification.valid_until.year == certification.issued_on.year + 3
+
+
+def test_guizhou_has_a_notice_open_now_with_an_objection_waiting(demo):
+    tenant_notices = Notice.objects.filter(tenant__code="gz", status=Notice.Status.OPEN)
+    notice = tenant_notices.get()
+    assert notice.starts_on <= timezone.localdate() <= notice.ends_on
+    assert notice.entries.filter(removed_at__isnull=True).count() == 2
+    assert notice.objections.get().status == Objection.Status.OPEN
+    assert {e.application.state for e in notice.entries.all()} == {S.IN_NOTICE}
+
+
+@pytest.mark.parametrize("tenant_code", ["xz", "xj"])
+def test_tibet_and_bortala_put_an_approval_on_a_notice(demo, tenant_code):
+    notice = Notice.objects.get(tenant__code=tenant_code)
+    entry = notice.entries.get()
+    assert entry.application.decided_at is not None
+    if notice.status == Notice.Status.PUBLISHED:
+        assert entry.application.state == S.PUBLISHED
+        assert Certification.objects.filter(application=entry.application).exists()
+    else:
+        assert entry.application.state == S.IN_NOTICE
+        assert notice.ends_on >= timezone.localdate() - timedelta(days=1)
+
+
+def test_notice_entries_copy_no_contact_data(demo):
+    for entry in NoticeEntry.objects.select_related("application__enterprise"):
+        enterprise = entry.application.enterprise
+        assert entry.uscc == enterprise.uscc and entry.enterprise_name == enterprise.name
+    for published in PublishedList.objects.all():
+        for row in published.rows:
+            assert set(row) == {
+                "number",
+                "enterprise",
+                "uscc",
+                "county",
+                "program",
+                "issued_on",
+                "valid_until",
+            }
 
 
 def test_a_second_run_creates_nothing(demo, tmp_path):

@@ -58,6 +58,8 @@ PLACE_STATE = {
     "returned": (S.RETURNED, ""),
     "rejected": (S.REJECTED, ""),
     "approved": (S.APPROVED, ""),
+    "in_notice": (S.IN_NOTICE, ""),
+    "published": (S.PUBLISHED, ""),
     "withdrawn": (S.WITHDRAWN, ""),
 }
 
@@ -117,6 +119,43 @@ def test_every_action_in_every_place_follows_the_table(ready, chain, place, acti
     assert application.events.count() == before["events"] + 1
     takes_snapshot = action in (Action.SUBMIT, Action.RESUBMIT)
     assert application.snapshots.count() == before["snapshots"] + takes_snapshot
+
+
+# Taken by certification.publication (notice_create, objection_resolve, notice_publish), never by a button.
+PUBLICATION_MOVES_ACTIONS = (Action.NOTICE, Action.OBJECTION_UPHELD, Action.PUBLISH)
+PUBLICATION_MOVES = {
+    ("approved", Action.NOTICE): S.IN_NOTICE,
+    ("in_notice", Action.OBJECTION_UPHELD): S.REJECTED,
+    ("in_notice", Action.PUBLISH): S.PUBLISHED,
+}
+
+
+def test_the_publication_moves_of_the_table_are_the_ones_certification_publication_takes():
+    moves = {(p, a) for p in PLACES for a in PUBLICATION_MOVES_ACTIONS if allowed_by_table(p, a)}
+    assert moves == set(PUBLICATION_MOVES)
+    assert all(TABLE[(PLACE_STATE[p][0], a)].target == t for (p, a), t in PUBLICATION_MOVES.items())
+
+
+@pytest.mark.parametrize("action", PUBLICATION_MOVES_ACTIONS)
+@pytest.mark.parametrize("place", ["approved", "in_notice"])
+def test_no_one_takes_a_publication_move_through_the_review_workflow(ready, chain, place, action):
+    # given: an application the publication services would move
+    application = drive(ready, place, chain)
+    # when / then: the approver, the reviewer and the enterprise are refused alike
+    for person in (chain.province_approver, chain.province_reviewer, chain.owner):
+        refused(application, action, person, opinion="越权")
+
+
+def test_the_notice_and_the_publication_are_on_the_history(ready, chain):
+    # given / when
+    application = drive(ready, "published", chain)
+    # then
+    moves = list(application.events.order_by("id").values_list("action", "from_state", "to_state"))
+    assert moves[-2:] == [
+        (Action.NOTICE, S.APPROVED, S.IN_NOTICE),
+        (Action.PUBLISH, S.IN_NOTICE, S.PUBLISHED),
+    ]
+    assert application.decided_at is not None and application.certification.number
 
 
 # --- who may act: level, region, role, tenant ------------------------------------------------

@@ -8,7 +8,7 @@ prefecture; 西藏 is another tenant.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +16,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from certification import workflow
+from certification import publication, workflow
 from certification.models import LEVEL_ORDER, Application, ExpertProfile, QuotaUse, Round
 from certification.transitions import Action
 from enterprises.models import AnnualFigures, Document
@@ -183,8 +183,14 @@ PLACES = (
     "returned",
     "rejected",
     "approved",
+    "in_notice",
+    "published",
     "withdrawn",
 )
+
+# The notice `drive` puts an application on: five working days from 2026-09-28 end on 2026-10-09.
+NOTICE_STARTS = date(2026, 9, 28)
+AFTER_NOTICE = timezone.make_aware(datetime(2026, 10, 12, 10, 0))
 
 
 @dataclass
@@ -241,8 +247,24 @@ def drive(application, place: str, chain: Chain, *, with_expert_reviews: bool = 
         application = expert_reviews(application, chain.experts, chain.province_reviewer)
     if place == "in_review_province":
         return application
+    application = act(application, Action.APPROVE, chain.province_approver, opinion="批准")
     if place == "approved":
-        return act(application, Action.APPROVE, chain.province_approver, opinion="批准")
+        return application
+    notice = publication.notice_create(
+        round_=application.round,
+        application_ids=[application.pk],
+        title="拟认定名单公示",
+        body="现予公示。",
+        how_to_object="实名书面反映。",
+        starts_on=NOTICE_STARTS,
+        working_days=5,
+        by=chain.province_approver,
+    )
+    if place == "in_notice":
+        return Application.objects.get(pk=application.pk)
+    publication.notice_publish(notice=notice, by=chain.province_approver, at=AFTER_NOTICE)
+    if place == "published":
+        return Application.objects.get(pk=application.pk)
     raise ValueError(place)
 
 
