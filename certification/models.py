@@ -841,7 +841,9 @@ class Certification(models.Model):
         indexes = [
             models.Index(fields=["tenant", "status", "program"], name="certification_directory"),
             # "Has a certification in force": the directory's per-enterprise check, from the index alone.
-            models.Index(fields=["enterprise", "status", "valid_until", "tenant"], name="certification_in_force"),
+            models.Index(
+                fields=["enterprise", "status", "valid_until", "tenant"], name="certification_in_force"
+            ),
         ]
 
     def __str__(self) -> str:
