@@ -447,7 +447,10 @@ def notice_publish(*, notice: Notice, by: User, request=None, at: datetime | Non
 
 
 def _after_publication(published_id: int, certification_ids: list[int]) -> None:
+    from certification.directory_cache import directory_changed
     from certification.tasks import generate_certificate, render_published_list
+
+    directory_changed(PublishedList.objects.values_list("tenant_id", flat=True).get(pk=published_id))
 
     render_published_list.delay(published_id)
     for pk in certification_ids:

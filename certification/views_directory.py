@@ -18,18 +18,20 @@ from datetime import date
 from io import BytesIO
 
 from django import forms
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from certification import application_pdf, publication, workflow
+from certification import application_pdf, directory_cache, publication, workflow
 from certification.application_pdf import content_disposition
 from certification.models import Certification, Program, Round
 from enterprises.models import Enterprise
@@ -198,13 +200,31 @@ def _query_without_page(request) -> str:
     return query.urlencode()
 
 
+class CountCachedPaginator(Paginator):
+    def __init__(self, *args, cache_key: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cache_key = cache_key
+
+    @cached_property
+    def count(self) -> int:
+        cached = cache.get(self.cache_key)
+        if cached is None:
+            cached = super().count
+            cache.set(self.cache_key, cached, directory_cache.COUNT_TTL)
+        return cached
+
+
 def directory(request, tenant_code):
     """The public directory: no sign-in."""
     form = _directory_form(request)
     qs = directory_enterprises(tenant=request.tenant, **form.filters())
     # A deferred join: the page's keys come from the index alone (SQLite would otherwise build every joined
     # row it skips over: 1.2 s for page 1000 of 100,000), then the page's 50 rows are read by key.
-    page = Paginator(qs.values_list("pk", flat=True), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CountCachedPaginator(
+        qs.values_list("pk", flat=True),
+        PAGE_SIZE,
+        cache_key=directory_cache.count_key(request.tenant, form.filters()),
+    ).get_page(request.GET.get("page"))
     keys = list(page.object_list)
     by_pk = qs.order_by().in_bulk(keys)
     page.object_list = [by_pk[k] for k in keys if k in by_pk]

@@ -375,3 +375,19 @@ def test_a_county_added_later_still_sorts_by_its_code(client, certifier, gz):
     certifier.certify(later)
     # then the directory still sorts by county code
     assert names(client.get(url("directory"))) == ["中南机械有限公司", "阿拉丁科技有限公司"]
+
+
+def test_the_total_is_cached_until_a_publication_says_the_directory_changed(client, certifier, gz):
+    from certification import directory_cache
+
+    # given: the total of one certified enterprise, read once (and cached)
+    certifier.certify(enterprise(gz, "520102", 1, "甲企业有限公司"))
+    assert 'data-testid="directory-table"' in client.get(url("directory")).content.decode()
+    first = client.get(url("directory")).context["page"].paginator.count
+    # when: another is certified without a publication's notice, the cached total stays
+    certifier.certify(enterprise(gz, "520102", 2, "乙企业有限公司"))
+    assert client.get(url("directory")).context["page"].paginator.count == first == 1
+    # then: once publication signals the change, the total is counted again
+    directory_cache.directory_changed(gz.pk)
+    assert client.get(url("directory")).context["page"].paginator.count == 2
+    assert len(names(client.get(url("directory")))) == 2
