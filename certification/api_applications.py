@@ -36,16 +36,17 @@ from certification.models import (
     Round,
     Screening,
 )
-from certification.transitions import ACTION_LABELS, ALL_ACTIONS, ENTERPRISE_ACTIONS, OFFICIAL_ACTIONS
+from certification.transitions import (
+    ACTION_LABELS,
+    ALL_ACTIONS,
+    ENTERPRISE_ACTIONS,
+    MEMBER_TIMELINE,
+    OFFICIAL_ACTIONS,
+)
 from enterprises.models import Document, Enterprise
 from enterprises.permissions import user_enterprise
 from portal.api.views import TENANT_PARAM, TenantAPIMixin
 from portal.models import Region
-
-# What the enterprise sees of the history, as on its pages (views_apply.TIMELINE_ACTIONS): who reviews
-# an application and what experts scored is not the applicant's to know. An allow-list, so that event
-# kinds added later stay out until someone decides otherwise.
-MEMBER_TIMELINE = ("start", *ENTERPRISE_ACTIONS, *OFFICIAL_ACTIONS)
 
 # drf-spectacular names a `pk` path variable `id` (SCHEMA_COERCE_PATH_PK); describe it under that name.
 PK_PARAM = OpenApiParameter("id", int, OpenApiParameter.PATH, description="application id")

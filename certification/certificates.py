@@ -13,7 +13,6 @@ language (settings.LANGUAGE_CODE), whatever language the worker or the requestin
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import date
 from urllib.parse import quote
@@ -28,6 +27,7 @@ from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 
 from certification.models import Certification, Notice, PublishedList
+from certification.publication import sha256_of
 from portal.audit import audit_record
 from portal.pdf import render_pdf
 
@@ -120,7 +120,7 @@ def certificate_generate(*, certification_id: int) -> bool:
     field = certification.certificate
     try:
         data = certificate_render(certification)
-        digest = _sha256(data)
+        digest = sha256_of(data)
         name = field.storage.save(
             field.field.generate_filename(certification, f"{certification.number}.pdf"), ContentFile(data)
         )
@@ -201,7 +201,7 @@ def published_list_render(*, published_id: int) -> bool:
     except Exception:  # noqa: BLE001 — e.g. no pango on the machine: the list stays without a PDF, publication stands
         log.exception("published list %s: the PDF could not be rendered", published_id)
         return False
-    digest = _sha256(data)
+    digest = sha256_of(data)
     field = published.pdf
     name = field.storage.save(
         field.field.generate_filename(
@@ -252,10 +252,6 @@ def notice_pdf_response(request, notice: Notice) -> HttpResponse:
 
 
 # --- small parts ---------------------------------------------------------------------------------
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _day(value) -> date | None:

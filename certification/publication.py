@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from datetime import date, datetime
 
 from dateutil.relativedelta import relativedelta
@@ -27,12 +28,14 @@ from certification.models import (
     NoticeEntry,
     NumberSequence,
     Objection,
+    ObjectionEvidence,
     Program,
     PublishedList,
     Round,
 )
 from certification.transitions import Action
-from certification.workflow import WorkflowRefused, _event
+from certification.workflow import WorkflowRefused, _event, level_of_region
+from enterprises.documents import file_sha256
 from enterprises.models import Enterprise
 from portal.audit import audit_record
 from portal.models import Post, Tenant, User
@@ -87,7 +90,18 @@ def _move(
     if to_state in (S.REJECTED, S.PUBLISHED):
         application.decided_at = timezone.now()
     application.save(update_fields=["state", "decided_at", "updated_at"])
-    _event(application, action=action, by=by, from_state=before, to_state=to_state, opinion=opinion)
+    # The owner region publishes: the timeline names it, as it names the level of every other decision.
+    owner = application.round.program.owner_region
+    _event(
+        application,
+        action=action,
+        by=by,
+        from_state=before,
+        to_state=to_state,
+        opinion=opinion,
+        level=level_of_region(owner),
+        region=owner,
+    )
 
 
 def _notify_members(application: Application, subject: str, body: str = "") -> None:
@@ -216,6 +230,7 @@ def objection_file(
     grounds: str,
     filer_organisation: str = "",
     filer_email: str = "",
+    evidence: list | tuple = (),
     ip_address: str | None = None,
     at: datetime | None = None,
 ) -> Objection:
@@ -255,6 +270,12 @@ def objection_file(
         ip_address=ip_address,
         filed_at=at or timezone.now(),
     )
+    for (
+        uploaded,
+        name,
+        kind,
+    ) in evidence:  # (file, original name, FileKind) as the objection form checked them
+        _evidence_store(objection, uploaded, name, kind)
     audit_record(
         action="objection.filed",
         tenant=notice.tenant,
@@ -327,6 +348,22 @@ def objection_resolve(*, objection: Objection, upheld: bool, reply: str, by: Use
         request=request,
     )
     return objection
+
+
+def _evidence_store(objection: Objection, uploaded, name: str, kind) -> ObjectionEvidence:
+    # Stored under a generated name: the filer's name is metadata only, never a path.
+    digest = file_sha256(uploaded)
+    uploaded.seek(0)
+    evidence = ObjectionEvidence(
+        objection=objection,
+        original_name=name,
+        content_type=kind.content_type,
+        size=uploaded.size,
+        sha256=digest,
+    )
+    evidence.file.save(f"{uuid.uuid4().hex}{kind.extensions[0]}", uploaded, save=False)
+    evidence.save()
+    return evidence
 
 
 # --- closing and publishing -------------------------------------------------------------------

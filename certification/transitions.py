@@ -114,6 +114,11 @@ TABLE: dict[tuple[str, str], Transition] = {(t.state, t.action): t for t in TRAN
 ENTERPRISE_ACTIONS = (Action.SUBMIT, Action.RESUBMIT, Action.WITHDRAW)
 OFFICIAL_ACTIONS = (Action.RETURN, Action.REJECT, Action.RECOMMEND, Action.APPROVE)
 ALL_ACTIONS = (*ENTERPRISE_ACTIONS, *OFFICIAL_ACTIONS)
+PUBLICATION_ACTIONS = (Action.NOTICE, Action.OBJECTION_UPHELD, Action.PUBLISH)
+
+# What the applicant sees of the history, on its pages and in the API: every decision on it, but not who
+# reviews it or what experts scored. An allow-list, so that event kinds added later stay out until decided.
+MEMBER_TIMELINE = ("start", *ENTERPRISE_ACTIONS, *OFFICIAL_ACTIONS, *PUBLICATION_ACTIONS)
 
 
 def transition_for(state: str, action: str) -> Transition | None:

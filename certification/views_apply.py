@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from certification import application_form, selectors, services, workflow
 from certification.application_pdf import FIGURE_ROWS, application_pdf_response, snapshot_context
 from certification.models import Application, ReviewEvent, Round
-from certification.transitions import ACTION_LABELS, ENTERPRISE_ACTIONS, OFFICIAL_ACTIONS, Action
+from certification.transitions import ACTION_LABELS, ENTERPRISE_ACTIONS, MEMBER_TIMELINE, Action
 from enterprises.facts import enterprise_facts, fiscal_years
 from enterprises.ip_class import ip_class
 from enterprises.models import Document, Enterprise
@@ -35,7 +35,6 @@ EDITABLE_STATES = (S.DRAFT, S.RETURNED)
 
 # What the enterprise sees of the history. Expert assignments and scores stay out: who reviews an
 # application is not the applicant's to know.
-TIMELINE_ACTIONS = ("start", *ENTERPRISE_ACTIONS, *OFFICIAL_ACTIONS)
 
 
 def _detail_url(request, application: Application) -> str:
@@ -180,7 +179,7 @@ def _attachment_slots(application: Application, enterprise: Enterprise, errors: 
 def _timeline(application: Application, enterprise: Enterprise) -> list[dict[str, Any]]:
     rows = []
     for event in (
-        application.events.filter(action__in=TIMELINE_ACTIONS)
+        application.events.filter(action__in=MEMBER_TIMELINE)
         .select_related("region")
         .order_by("created_at", "id")
     ):

@@ -10,7 +10,6 @@ and never a filer's or an enterprise's contact data. Staff pages are for the peo
 from __future__ import annotations
 
 import hashlib
-import uuid
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -40,11 +39,11 @@ from certification.models import (
     Certification,
     Notice,
     Objection,
-    ObjectionEvidence,
     PublishedList,
     Round,
 )
 from certification.workflow import WorkflowRefused
+from enterprises.documents import file_sha256
 from enterprises.views import enterprise_member_required
 from portal import permissions as portal_permissions
 from portal.api.errors import DomainError
@@ -70,13 +69,10 @@ def _message(exc) -> str:
 def _bytes_sha256(field_file) -> str | None:
     """The SHA-256 of a stored file, read in chunks; None when the file is missing from storage."""
     try:
-        with field_file.open("rb") as fh:
-            digest = hashlib.sha256()
-            for chunk in iter(lambda: fh.read(1024 * 1024), b""):
-                digest.update(chunk)
+        with field_file.open("rb"):
+            return file_sha256(field_file)
     except (FileNotFoundError, OSError, ValueError):
         return None
-    return digest.hexdigest()
 
 
 # --- public: notices and objections ------------------------------------------------------------
@@ -185,19 +181,17 @@ def objection_new(request, tenant_code, pk):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():
-                objection = publication.objection_file(
-                    notice=notice,
-                    entry_id=data["entry"],
-                    filer_name=data["filer_name"],
-                    filer_phone=data["filer_phone"],
-                    grounds=data["grounds"],
-                    filer_organisation=data["filer_organisation"],
-                    filer_email=data["filer_email"],
-                    ip_address=client_ip(request),
-                )
-                for uploaded, name, kind in data["evidence"]:
-                    _evidence_store(objection, uploaded, name, kind)
+            objection = publication.objection_file(
+                notice=notice,
+                entry_id=data["entry"],
+                filer_name=data["filer_name"],
+                filer_phone=data["filer_phone"],
+                grounds=data["grounds"],
+                filer_organisation=data["filer_organisation"],
+                filer_email=data["filer_email"],
+                evidence=data["evidence"],
+                ip_address=client_ip(request),
+            )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
@@ -216,24 +210,6 @@ def objection_new(request, tenant_code, pk):
         {"notice": notice, "form": form},
         status=400,
     )
-
-
-def _evidence_store(objection: Objection, uploaded, name: str, kind) -> ObjectionEvidence:
-    # Stored under a generated name: the filer's name is metadata only, never a path.
-    digest = hashlib.sha256()
-    for chunk in uploaded.chunks():
-        digest.update(chunk)
-    uploaded.seek(0)
-    evidence = ObjectionEvidence(
-        objection=objection,
-        original_name=name,
-        content_type=kind.content_type,
-        size=uploaded.size,
-        sha256=digest.hexdigest(),
-    )
-    evidence.file.save(f"{uuid.uuid4().hex}{kind.extensions[0]}", uploaded, save=False)
-    evidence.save()
-    return evidence
 
 
 # --- public: published lists and verification ---------------------------------------------------

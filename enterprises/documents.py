@@ -210,7 +210,7 @@ def _check_content(uploaded_file: File, original_name: str) -> FileKind:
     return kind
 
 
-def _sha256(uploaded_file: File) -> str:
+def file_sha256(uploaded_file: File) -> str:
     digest = hashlib.sha256()
     for chunk in uploaded_file.chunks():
         digest.update(chunk)
@@ -240,7 +240,7 @@ def document_upload(
     if size > settings.DOCUMENT_MAX_BYTES:
         raise _refuse(too_large_message(), "too_large")
     kind = _check_content(uploaded_file, original_name)
-    sha256 = _sha256(uploaded_file)
+    sha256 = file_sha256(uploaded_file)
 
     storage_name = ""
     try:

@@ -732,3 +732,30 @@ def test_two_publications_at_once_never_share_a_number(gz, acme, owner, rival, c
     # The programmes share the 专精特新 tier, so they share one sequence: no number lost or repeated.
     numbers = sorted(Certification.objects.values_list("number", flat=True))
     assert numbers == [f"GZ-ZJTX-2026-{n:04d}" for n in range(1, 7)]
+
+
+def test_the_applicant_sees_the_notice_and_the_certification_in_its_timeline(
+    ready, chain, province_approver, client
+):
+    # given: an application listed in a notice and published
+    application = drive(ready, "approved", chain)
+    notice = publication.notice_create(
+        round_=application.round,
+        application_ids=[application.pk],
+        title="公示",
+        body="现予公示。",
+        how_to_object="实名反映。",
+        starts_on=date(2026, 9, 28),
+        working_days=5,
+        by=province_approver,
+    )
+    publication.notice_publish(
+        notice=notice, by=province_approver, at=timezone.make_aware(datetime(2026, 10, 20, 10, 0))
+    )
+    # when: the enterprise opens its application
+    client.force_login(chain.owner)
+    client.cookies["django_language"] = "en"
+    html = client.get(f"/gz/applications/{application.pk}/").content.decode()
+    # then: both steps are there, named after the province that took them
+    assert "listed in the public notice" in html and "certified" in html
+    assert application.events.filter(action="publish", region__code="520000", level="province").exists()
