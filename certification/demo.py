@@ -994,6 +994,7 @@ OBJECTORS = [
     ("钱晓梅", "13985000102", "", "反映该企业近三年存在环保行政处罚记录，申报材料未如实说明。"),
     ("孙立新", "13985000103", "某配套企业", "反映该企业研发费用归集口径存疑，请核查审计报告。"),
 ]
+EVIDENCE_FILES = ("行业协会统计摘录.pdf", "审计报告节选.pdf")
 DISMISS_REPLY = "经核查，企业提供的行业协会统计证明与申报数据一致，异议不成立。"
 UPHOLD_REPLY = "经核查，该企业近三年存在未如实申报的环保行政处罚记录，取消拟认定资格。"
 
@@ -1027,7 +1028,9 @@ def seed_publication(tenant: Tenant, *, log) -> None:
             starts_on = today - timedelta(days=35)
             _past_notice(round_, past, publisher, starts_on, uphold=True)
             notice = _notice(round_, current, publisher, today - timedelta(days=1), "（第二批）")
-            _objection(notice, notice.entries.order_by("position").first(), 2, at=None)
+            _objection(
+                notice, notice.entries.order_by("position").first(), 2, at=None, evidence=EVIDENCE_FILES
+            )
         else:
             first = approved[0]
             starts_on = timezone.localdate(first.decided_at) + timedelta(days=1)
@@ -1073,19 +1076,27 @@ def _notice(round_: Round, applications: list, by: User, starts_on, suffix: str)
     return notice
 
 
-def _objection(notice, entry, index: int, *, at):
+def _objection(notice, entry, index: int, *, at, evidence: tuple[str, ...] = ()):
     from certification import publication
+    from enterprises.documents import PDF
 
     name, phone, organisation, grounds = OBJECTORS[index % len(OBJECTORS)]
-    return publication.objection_file(
+    objection = publication.objection_file(
         notice=notice,
         entry_id=entry.pk,
         filer_name=name,
         filer_phone=phone,
         filer_organisation=organisation,
         grounds=grounds,
+        evidence=[(SimpleUploadedFile(f, demo_pdf(), PDF.content_type), f, PDF) for f in evidence],
         at=at,
     )
+    # The scan task runs after the seed's commit (or in a worker); scan here so that the demo's staff
+    # can open the files at once, as they can once the scanner has passed a real filer's upload.
+    for evidence_id in objection.evidence.values_list("pk", flat=True):
+        if publication.objection_evidence_scan(evidence_id=evidence_id) != Document.Scan.CLEAN:
+            raise RuntimeError(f"seed: the demo objection evidence {evidence_id} did not scan clean")
+    return objection
 
 
 def _past_notice(round_: Round, applications: list, by: User, starts_on, *, uphold: bool) -> None:
@@ -1096,7 +1107,7 @@ def _past_notice(round_: Round, applications: list, by: User, starts_on, *, upho
     entries = list(notice.entries.order_by("position"))
     filed = _local(notice.starts_on, 10)
     resolved = _local(notice.ends_on, 15)
-    dismissed = _objection(notice, entries[0], 0, at=filed)
+    dismissed = _objection(notice, entries[0], 0, at=filed, evidence=EVIDENCE_FILES[:1])
     publication.objection_resolve(objection=dismissed, upheld=False, reply=DISMISS_REPLY, by=by)
     resolved_ids = [dismissed.pk]
     if uphold and len(entries) > 1:

@@ -9,8 +9,10 @@ publication (and later revocation and expiry) bumps with `directory_changed`.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 from django.core.cache import cache
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 COUNT_TTL = 600
@@ -36,3 +38,17 @@ def count_key(tenant, filters: dict) -> str:
     items = sorted((k, str(getattr(v, "pk", v))) for k, v in filters.items() if v not in (None, ""))
     digest = hashlib.sha256(repr(items).encode()).hexdigest()[:24]
     return f"directory-count:{tenant.pk}:{generation}:{timezone.localdate()}:{digest}"
+
+
+def listing_refresh(enterprise_ids: Iterable[int]) -> int:
+    """Recompute Enterprise.directory_listed (holds a certification in force) for these enterprises."""
+    from certification.models import Certification
+    from enterprises.models import Enterprise
+
+    in_force = Certification.objects.filter(enterprise=OuterRef("pk"), status=Certification.Status.ACTIVE)
+    return Enterprise.objects.filter(pk__in=list(enterprise_ids)).update(directory_listed=Exists(in_force))
+
+
+def certification_saved(sender, instance, **kwargs) -> None:
+    """post_save / post_delete of a Certification: its enterprise's listing follows its status."""
+    listing_refresh([instance.enterprise_id])

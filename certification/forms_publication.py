@@ -229,3 +229,72 @@ class PdfCompareForm(forms.Form):
         if f.size > getattr(settings, "DOCUMENT_MAX_BYTES", 20 * 1024 * 1024):
             raise ValidationError(_("The file is too large."))
         return f
+
+
+class CorrectionRowForm(forms.Form):
+    """One row of a published list as corrected; the number names the row and is not changed."""
+
+    number = forms.CharField(widget=forms.HiddenInput, max_length=40)
+    enterprise = forms.CharField(label=gettext_lazy("Enterprise"), max_length=200)
+    uscc = forms.CharField(
+        label=gettext_lazy("Unified social credit code"),
+        max_length=18,
+        widget=forms.TextInput(attrs={"size": 20, "autocomplete": "off"}),
+    )
+    county = forms.CharField(label=gettext_lazy("County"), max_length=60)
+    program = forms.CharField(label=gettext_lazy("Programme"), max_length=120)
+    remove = forms.BooleanField(label=gettext_lazy("Leave out of the corrected list"), required=False)
+
+
+CorrectionRowFormSet = forms.formset_factory(CorrectionRowForm, extra=0, max_num=2000, validate_max=True)
+
+
+class CorrectionForm(forms.Form):
+    """The title, the correction note, and the rows (a formset at `self.rows`) of a correction."""
+
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
+    correction_note = forms.CharField(
+        label=gettext_lazy("What is corrected, and why"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("Published with the new version, for everyone to read."),
+    )
+
+    def __init__(self, *args, published, **kwargs):
+        kwargs.setdefault("initial", {"title": published.title})
+        super().__init__(*args, **kwargs)
+        self.published = published
+        self.rows = CorrectionRowFormSet(
+            self.data if self.is_bound else None,
+            prefix="rows",
+            initial=[
+                {key: row.get(key, "") for key in ("number", "enterprise", "uscc", "county", "program")}
+                for row in published.rows
+            ],
+        )
+
+    def is_valid(self) -> bool:
+        form_valid = super().is_valid()
+        return self.rows.is_valid() and form_valid
+
+    def corrected_rows(self) -> list[dict]:
+        """The rows to publish: the old rows' number with the fields as edited, less the rows left out."""
+        return [
+            {key: value for key, value in row.cleaned_data.items() if key != "remove"}
+            for row in self.rows.forms
+            if not row.cleaned_data.get("remove")
+        ]
+
+    def error_summary(self) -> list[str]:
+        """Every error, each naming its field (and its row), for the summary at the top of the page."""
+        messages = [str(e) for e in self.non_field_errors()]
+        for name, errors in self.errors.items():
+            if name != "__all__":
+                messages += [f"{self.fields[name].label}: {e}" for e in errors]
+        messages += [str(e) for e in self.rows.non_form_errors()]
+        for row in self.rows.forms:
+            number = row.initial.get("number") or row.data.get(row.add_prefix("number"), "")
+            for name, errors in row.errors.items():
+                label = row.fields[name].label if name in row.fields and row.fields[name].label else ""
+                messages += [f"{number} · {label}: {e}" if label else f"{number}: {e}" for e in errors]
+        return messages

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from enterprises.models import Document
 from portal.models import Region, Tenant
 from portal.scoping import TenantScopedQuerySet
 
@@ -35,6 +36,16 @@ class Program(models.Model):
     # What experts score: [{"code", "label", "max": points}]; empty means no expert review.
     expert_indicators = models.JSONField(_("expert indicators"), default=list, blank=True)
     min_expert_reviews = models.PositiveSmallIntegerField(_("minimum expert reviews"), default=0)
+    # domain.md §0: certifications issued under the 2022 rules are re-verified under the rules the tenant
+    # chooses. Empty: the version in force on the day the re-verification is submitted.
+    reverification_version = models.ForeignKey(
+        "certification.CriteriaVersion",
+        verbose_name=_("criteria version for re-verification"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     objects = TenantScopedQuerySet.as_manager()
     region_field = "owner_region"
@@ -730,18 +741,32 @@ class Objection(models.Model):
         return self.reference
 
 
-class ObjectionEvidence(models.Model):
-    """A file the filer attached; stored unservable until scanned, like enterprise documents."""
+class ScannedEvidence(models.Model):
+    """A file attached to a case (an objection, a revocation): stored unservable until the malware scan
+    passes, like enterprise documents (certification/evidence_scan.py)."""
 
-    objection = models.ForeignKey(Objection, on_delete=models.CASCADE, related_name="evidence")
-    file = models.FileField(upload_to="objections/%Y/%m/", max_length=200)
     original_name = models.CharField(max_length=200)
     content_type = models.CharField(max_length=60)
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
+    scan_status = models.CharField(
+        _("scan"), max_length=10, choices=Document.Scan.choices, default=Document.Scan.PENDING
+    )
+    scan_detail = models.CharField(_("scan result"), max_length=200, blank=True)
+    scanned_at = models.DateTimeField(_("scanned"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class ObjectionEvidence(ScannedEvidence):
+    """A file the filer attached to an objection."""
+
+    objection = models.ForeignKey(Objection, on_delete=models.CASCADE, related_name="evidence")
+    file = models.FileField(upload_to="objections/%Y/%m/", max_length=200)
 
 
 class PublishedList(models.Model):
@@ -801,9 +826,10 @@ class Certification(models.Model):
     """An enterprise certified in a programme: from publication for three years (seed 002: 有效期为3年)."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", _("valid")
-        EXPIRED = "expired", _("expired")
-        REVOKED = "revoked", _("revoked")
+        # A context of their own: "valid" and "revoked" also label other things (qualifications, posts).
+        ACTIVE = "active", pgettext_lazy("certification status", "valid")
+        EXPIRED = "expired", pgettext_lazy("certification status", "expired")
+        REVOKED = "revoked", pgettext_lazy("certification status", "revoked")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     number = models.CharField(_("certificate number"), max_length=32, unique=True)
@@ -865,3 +891,7 @@ class NumberSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.program_id} {self.year}: {self.last}"
+
+
+# Dynamic management: re-verification, expiry, revocation, monitoring, commissioners, cultivation library.
+from certification.models_lifecycle import *  # noqa: E402, F403

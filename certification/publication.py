@@ -10,9 +10,11 @@ each listed application becomes a certification numbered per programme and year,
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import partial
 
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
@@ -21,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from certification import evidence_scan
 from certification.models import (
     Application,
     Certification,
@@ -35,14 +38,18 @@ from certification.models import (
 )
 from certification.transitions import Action
 from certification.workflow import WorkflowRefused, _event, level_of_region
-from enterprises.documents import file_sha256
-from enterprises.models import Enterprise
+from enterprises.documents import RESCAN_AFTER, file_sha256
+from enterprises.models import Document, Enterprise
+from enterprises.scanning import Scanner
 from portal.audit import audit_record
 from portal.models import Post, Tenant, User
 from portal.notifications import notification_send
 from portal.workdays import period_end
 
+log = logging.getLogger(__name__)
+
 S = Application.State
+Scan = Document.Scan
 VALIDITY = relativedelta(years=3)  # seed 002 四、（三）: 获认定的…有效期为3年
 
 # Certificate numbers: <TENANT>-<PROGRAMME>-<YEAR>-<NNNN>, e.g. GZ-ZJTX-2026-0001 (专精特新),
@@ -220,7 +227,6 @@ def _reference(notice: Notice) -> str:
     return f"YY{timezone.localdate():%Y%m%d}-{notice.pk}-{secrets.token_hex(3).upper()}"
 
 
-@transaction.atomic
 def objection_file(
     *,
     notice: Notice,
@@ -234,7 +240,49 @@ def objection_file(
     ip_address: str | None = None,
     at: datetime | None = None,
 ) -> Objection:
-    """Anyone files an objection during the period, under their real name (domain.md §4: 实名)."""
+    """Anyone files an objection during the period, under their real name (domain.md §4: 实名).
+
+    Evidence files are stored PENDING and scanned for malware after the commit, like enterprise documents;
+    staff open them only once the scanner passed them (`evidence_download_refusal`).
+    """
+    stored: list[str] = []
+    try:
+        return _objection_create(
+            notice=notice,
+            entry_id=entry_id,
+            filer_name=filer_name,
+            filer_phone=filer_phone,
+            grounds=grounds,
+            filer_organisation=filer_organisation,
+            filer_email=filer_email,
+            evidence=evidence,
+            ip_address=ip_address,
+            at=at,
+            stored=stored,
+        )
+    except BaseException:
+        # The rows rolled back, so the files written meanwhile must go too: nothing refers to them.
+        storage = ObjectionEvidence._meta.get_field("file").storage
+        for name in stored:
+            storage.delete(name)
+        raise
+
+
+@transaction.atomic
+def _objection_create(
+    *,
+    notice: Notice,
+    entry_id: int,
+    filer_name: str,
+    filer_phone: str,
+    grounds: str,
+    filer_organisation: str,
+    filer_email: str,
+    evidence: list | tuple,
+    ip_address: str | None,
+    at: datetime | None,
+    stored: list[str],
+) -> Objection:
     from enterprises.validators import validate_mobile
 
     notice = Notice.objects.select_for_update().get(pk=notice.pk)
@@ -270,17 +318,18 @@ def objection_file(
         ip_address=ip_address,
         filed_at=at or timezone.now(),
     )
-    for (
-        uploaded,
-        name,
-        kind,
-    ) in evidence:  # (file, original name, FileKind) as the objection form checked them
-        _evidence_store(objection, uploaded, name, kind)
+    # (file, original name, FileKind) as the objection form checked them
+    for uploaded, name, kind in evidence:
+        item = _evidence_store(objection, uploaded, name, kind)
+        stored.append(item.file.name)
+        # robust: with the objection committed, a broker that is down must not turn the filing into an
+        # error page; the file stays PENDING and objection_evidence_stale_pending finds it.
+        transaction.on_commit(partial(_enqueue_evidence_scan, item.pk), robust=True)
     audit_record(
         action="objection.filed",
         tenant=notice.tenant,
         obj=objection,
-        summary=f"{objection.reference} · {entry.enterprise_name}",
+        summary=f"{objection.reference} · {entry.enterprise_name} · evidence files: {len(evidence)}",
         actor_label="public",
     )
     for post in Post.objects.filter(
@@ -364,6 +413,77 @@ def _evidence_store(objection: Objection, uploaded, name: str, kind) -> Objectio
     evidence.file.save(f"{uuid.uuid4().hex}{kind.extensions[0]}", uploaded, save=False)
     evidence.save()
     return evidence
+
+
+# --- objection evidence: malware scan and download ------------------------------------------------
+#
+# The same rules as enterprise documents (enterprises.documents, reliability.md F6): a file is PENDING
+# until the scanner answers; only CLEAN files are served; an infected file is deleted from storage at
+# once, its signature and SHA-256 kept on the row and in the audit log. The filer has no account, so
+# staff read the verdict on the objection's page instead of in a notification.
+
+
+def _enqueue_evidence_scan(evidence_id: int) -> None:
+    from certification.tasks import scan_objection_evidence
+
+    scan_objection_evidence.delay(evidence_id)
+
+
+EVIDENCE = evidence_scan.EvidenceKind(
+    model=ObjectionEvidence,
+    related=("objection__notice__tenant",),
+    tenant_of=lambda e: e.objection.notice.tenant,
+    label_of=lambda e: e.objection.reference,
+    action="objection",
+    filed_at="objection__filed_at",
+    enqueue=_enqueue_evidence_scan,
+)
+
+
+def objection_evidence_scan(*, evidence_id: int, scanner: Scanner | None = None) -> str | None:
+    """Scan a PENDING evidence file and record the verdict (evidence_scan.scan)."""
+    return evidence_scan.scan(EVIDENCE, evidence_id=evidence_id, scanner=scanner)
+
+
+def objection_evidence_scan_failed(*, evidence_id: int, detail: str) -> str | None:
+    """Give up on a PENDING file after the scanner stayed unavailable through every retry."""
+    return evidence_scan.scan_failed(EVIDENCE, evidence_id=evidence_id, detail=detail)
+
+
+def objection_evidence_stale_pending(*, older_than: timedelta = RESCAN_AFTER, limit: int = 1000) -> list[int]:
+    """Evidence still PENDING long after filing: its scan task was lost with a broker or a worker."""
+    return evidence_scan.stale_pending(EVIDENCE, older_than=older_than, limit=limit)
+
+
+def objection_evidence_rescan(*, evidence: ObjectionEvidence, by: User, request=None) -> ObjectionEvidence:
+    """Staff send a file whose scan FAILED (the scanner was down too long) to the scanner again.
+
+    The filer has no account to upload a new copy, so the file is kept and scanned again instead.
+    """
+    with transaction.atomic():
+        notice = Notice.objects.select_related("round__program__owner_region", "round__tenant").get(
+            pk=evidence.objection.notice_id
+        )
+        _require_publisher(by, notice.round)
+        evidence_scan.rescan(EVIDENCE, evidence=evidence, by=by, request=request)
+    evidence.refresh_from_db()
+    return evidence
+
+
+def evidence_download_refusal(evidence: ObjectionEvidence) -> str | None:
+    """Why the file cannot be opened now, or None when it may be (it passed the malware scan)."""
+    return evidence_scan.refusal(
+        evidence,
+        when_failed=_(
+            "The malware scan of %(name)s did not complete, so the file cannot be opened. Scan it again; "
+            "if it fails again, ask the filer for another copy."
+        )
+        % {"name": evidence.original_name},
+    )
+
+
+def objection_evidence_downloaded(*, evidence: ObjectionEvidence, by: User, request=None) -> None:
+    evidence_scan.downloaded(EVIDENCE, evidence=evidence, by=by, request=request)
 
 
 # --- closing and publishing -------------------------------------------------------------------
@@ -494,10 +614,78 @@ def _after_publication(published_id: int, certification_ids: list[int]) -> None:
         generate_certificate.delay(pk)
 
 
+# What a correction may change in a row: how the enterprise, its county and the programme are written.
+# The number and the dates are those of the certification itself; a wrong one is a matter for the
+# certification (revocation), not for the list's wording.
+CORRECTABLE_FIELDS = ("enterprise", "uscc", "county", "program")
+
+
+def _corrected_rows(published: PublishedList, rows: list[dict]) -> list[dict]:
+    """The rows of a correction, each matched to its row of the old version by certificate number."""
+    from enterprises.validators import validate_uscc
+
+    before = {row["number"]: row for row in published.rows}
+    errors: list[str] = []
+    corrected: list[dict] = []
+    seen: set[str] = set()
+    for row in rows:
+        number = str(row.get("number") or "")
+        if number not in before:
+            errors.append(_("%(number)s is not on the list being corrected.") % {"number": number or "—"})
+            continue
+        if number in seen:
+            errors.append(_("%(number)s appears twice.") % {"number": number})
+            continue
+        seen.add(number)
+        new = dict(before[number])
+        for field in CORRECTABLE_FIELDS:
+            value = " ".join(str(row.get(field, before[number].get(field)) or "").split())
+            if not value:
+                errors.append(_("%(number)s: a field is empty.") % {"number": number})
+            new[field] = value
+        try:
+            new["uscc"] = validate_uscc(new["uscc"])
+        except ValidationError as exc:
+            errors.append(f"{number}: {' '.join(exc.messages)}")
+        corrected.append(new)
+    if not corrected and not errors:
+        errors.append(
+            _("A corrected list keeps at least one enterprise; a certification is withdrawn by revoking it.")
+        )
+    if errors:
+        raise ValidationError({"rows": errors})
+    return corrected
+
+
+def published_list_changes(*, before: list[dict], after: list[dict]) -> dict:
+    """What a correction changed, row by row: {"removed": [row], "changed": [{number, enterprise, fields}]}."""
+    after_by_number = {row["number"]: row for row in after}
+    removed = [row for row in before if row["number"] not in after_by_number]
+    changed = []
+    for old in before:
+        new = after_by_number.get(old["number"])
+        if new is None:
+            continue
+        fields = [(f, old.get(f), new.get(f)) for f in CORRECTABLE_FIELDS if old.get(f) != new.get(f)]
+        if fields:
+            changed.append({"number": old["number"], "enterprise": old.get("enterprise"), "fields": fields})
+    return {"removed": removed, "changed": changed}
+
+
 def published_list_correct(
-    *, published: PublishedList, rows: list[dict], note: str, by: User, request=None
+    *,
+    published: PublishedList,
+    rows: list[dict],
+    note: str,
+    by: User,
+    title: str | None = None,
+    request=None,
 ) -> PublishedList:
-    """A correction is a new version linked to the old one; the old one stays as it was."""
+    """A correction is a new version linked to the old one; the old one stays as it was.
+
+    Rows are matched to the old version's by certificate number: a correction may reword a row
+    (CORRECTABLE_FIELDS) or leave it out, never add a certification that was not published.
+    """
     with transaction.atomic():
         published = (
             PublishedList.objects.select_for_update()
@@ -509,14 +697,29 @@ def published_list_correct(
             raise WorkflowRefused(
                 _("A newer version of this list exists: correct that one."), code="superseded"
             )
+        title = published.title if title is None else " ".join(title.split())
+        errors: dict[str, list[str]] = {}
         if not (note or "").strip():
-            raise ValidationError({"correction_note": [_("Say what the correction changes and why.")]})
+            errors["correction_note"] = [_("Say what the correction changes and why.")]
+        if not title:
+            errors["title"] = [_("Give the list a title.")]
+        try:
+            rows = _corrected_rows(published, rows)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        if not errors and rows == published.rows and title == published.title:
+            errors["rows"] = [
+                _("Nothing was changed: correct a row or the title, or leave the list as it is.")
+            ]
+        if errors:
+            raise ValidationError(errors)
+        changes = published_list_changes(before=published.rows, after=rows)
         correction = PublishedList.objects.create(
             tenant=published.tenant,
             notice=published.notice,
             version=published.version + 1,
             replaces=published,
-            title=published.title,
+            title=title,
             rows=rows,
             correction_note=note.strip(),
             published_by=by,
@@ -526,7 +729,12 @@ def published_list_correct(
             actor=by,
             tenant=published.tenant,
             obj=correction,
-            summary=f"v{published.version} → v{correction.version}: {note[:200]}",
+            summary=f"v{published.version} → v{correction.version}: {note.strip()[:200]}",
+            changes={
+                "title": [published.title, title] if title != published.title else None,
+                "removed": [row["number"] for row in changes["removed"]],
+                "changed": {c["number"]: {f: [a, b] for f, a, b in c["fields"]} for c in changes["changed"]},
+            },
             request=request,
         )
         transaction.on_commit(lambda: _after_publication(correction.pk, []))

@@ -14,4 +14,8 @@ urlpatterns = [
     path("", include("certification.urls_review")),
     path("", include("certification.urls_publication")),
     path("", include("certification.urls_directory")),
+    path("", include("certification.urls_lifecycle")),
+    path("", include("certification.urls_monitoring")),
+    path("", include("certification.urls_commissioners")),
+    path("", include("certification.urls_library")),
 ]

@@ -23,7 +23,18 @@ urlpatterns = [
     path("notice-admin/<int:pk>/", views.notice_manage, name="notice_manage"),
     path("notice-admin/<int:pk>/publish/", views.notice_publish, name="notice_publish"),
     path("notice-admin/objections/<int:pk>/", views.objection_resolve, name="objection_resolve"),
+    path(
+        "notice-admin/evidence/<int:pk>/download/",
+        views.objection_evidence_download,
+        name="objection_evidence_download",
+    ),
+    path(
+        "notice-admin/evidence/<int:pk>/rescan/",
+        views.objection_evidence_rescan,
+        name="objection_evidence_rescan",
+    ),
     path("published-admin/<int:pk>/", views.published_manage, name="published_manage"),
+    path("published-admin/<int:pk>/correct/", views.published_correct, name="published_correct"),
     path("published-admin/<int:pk>/retry/", views.certificates_retry, name="certificates_retry"),
     # enterprises
     path("enterprise/certifications/", views.certification_list, name="certification_list"),

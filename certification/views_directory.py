@@ -14,7 +14,6 @@ import os
 import re
 import tempfile
 import zipfile
-from datetime import date
 from io import BytesIO
 
 from django import forms
@@ -27,14 +26,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from certification import application_pdf, directory_cache, publication, workflow
 from certification.application_pdf import content_disposition
 from certification.models import Certification, Program, Round
-from enterprises.models import Enterprise
+from enterprises.models import Enterprise, name_folded
 from portal.audit import audit_record
 from portal.exports import _cell, xlsx_response
 from portal.models import Post, Region, Tenant
@@ -49,13 +48,10 @@ PACKAGE_LIMIT = 100  # each 申报书 takes a WeasyPrint render: a package is a 
 # --- selectors ---------------------------------------------------------------------------------
 
 
-def active_certifications(tenant: Tenant, *, today: date | None = None) -> QuerySet[Certification]:
-    """Certifications in force today: active and not past their validity (the daily lifecycle job
-    marks them expired, but the directory does not wait for it)."""
-    today = today or timezone.localdate()
-    return Certification.objects.filter(
-        tenant=tenant, status=Certification.Status.ACTIVE, valid_until__gte=today
-    )
+def active_certifications(tenant: Tenant) -> QuerySet[Certification]:
+    """Certifications in force: the status is the truth, kept by the daily lifecycle job (expiry the day
+    after `valid_until`, unless a re-verification filed in time keeps it in force until the decision)."""
+    return Certification.objects.filter(tenant=tenant, status=Certification.Status.ACTIVE)
 
 
 def directory_enterprises(
@@ -66,25 +62,30 @@ def directory_enterprises(
     industry: str = "",
     year: int | None = None,
     q: str = "",
-    today: date | None = None,
 ) -> QuerySet[Enterprise]:
     """Enterprises of the tenant holding a certification in force (matching the programme and year
     filters), sorted by county code then by the pinyin of the name. Each carries `.directory_certifications`:
-    its certifications in force, with their programme (one prefetch query per page)."""
-    certs = active_certifications(tenant, today=today)
-    matching = certs.filter(enterprise=OuterRef("pk"))
-    if program is not None:
-        matching = matching.filter(program=program)
-    if year:
-        matching = matching.filter(issued_on__year=year)
-    qs = Enterprise.objects.filter(tenant=tenant).filter(Exists(matching))
+    its certifications in force, with their programme (one prefetch query per page).
+
+    "Holds a certification in force" is the flag Enterprise.directory_listed with its partial index; only
+    a programme or year filter needs to look at the certifications themselves."""
+    certs = active_certifications(tenant)
+    qs = Enterprise.objects.filter(tenant=tenant, directory_listed=True)
+    if program is not None or year:
+        matching = certs.filter(enterprise=OuterRef("pk"))
+        if program is not None:
+            matching = matching.filter(program=program)
+        if year:
+            matching = matching.filter(issued_on__year=year)
+        qs = qs.filter(Exists(matching))
     if region is not None:
         # SECURITY: the region comes from this tenant's choices; the path prefix selects its subtree.
         qs = qs.filter(county__path__startswith=region.path)
     if industry:
         qs = qs.filter(industry__code__startswith=industry.upper())  # the FK column: no join
     if q:
-        qs = qs.filter(name__icontains=q)
+        # the stored folded name: what icontains would match, without upper-casing every row
+        qs = qs.filter(name_folded__contains=name_folded(q))
     return (
         qs.select_related("county__parent", "industry")
         .prefetch_related(
@@ -290,10 +291,11 @@ def directory_enterprise(request, tenant_code, pk):
         .order_by("-issued_on", "number")
     )
     for c in certifications:
-        c.in_force = c.status == Certification.Status.ACTIVE and c.valid_until >= today
+        c.in_force = c.status == Certification.Status.ACTIVE
+        # past its date but in force: a re-verification filed in time is being decided (domain.md §1.5)
         c.public_status = (
-            Certification.Status.EXPIRED.label
-            if c.status == Certification.Status.ACTIVE and not c.in_force
+            pgettext("certification status", "Valid (under re-verification)")
+            if c.in_force and c.valid_until < today
             else c.get_status_display()
         )
     return render(

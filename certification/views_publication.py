@@ -9,25 +9,31 @@ and never a filer's or an enterprise's contact data. Staff pages are for the peo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from urllib.parse import urlencode
+import logging
+import os
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from certification import publication
+from certification import lifecycle, publication
 from certification.application_pdf import content_disposition
 from certification.forms_publication import (
+    CorrectionForm,
     NoticeCreateForm,
     ObjectionForm,
     PdfCompareForm,
@@ -39,6 +45,7 @@ from certification.models import (
     Certification,
     Notice,
     Objection,
+    ObjectionEvidence,
     PublishedList,
     Round,
 )
@@ -51,9 +58,12 @@ from portal.audit import audit_record, client_ip
 from portal.exports import xlsx_response
 from portal.views import tenant_login_required
 
+log = logging.getLogger(__name__)
+
 # Anti-abuse limits of the public objection form (per client IP).
 OBJECTIONS_PER_HOUR = 5
 OBJECTIONS_PER_DAY_PER_NOTICE = 20
+NOTICES_PER_PAGE = 20
 
 
 def _url(name: str, request, **kwargs) -> str:
@@ -79,18 +89,32 @@ def _bytes_sha256(field_file) -> str | None:
 
 
 def notice_public_list(request, tenant_code):
+    # Three queries whatever the page: the count, the page of notices, and their published lists (without
+    # their rows, which the list does not show and which run to thousands on a large list).
     notices = publication.public_notices(request.tenant).prefetch_related(
-        Prefetch("published_lists", queryset=PublishedList.objects.order_by("-version"))
+        Prefetch(
+            "published_lists",
+            queryset=PublishedList.objects.only("pk", "notice_id", "version").order_by("-version"),
+        )
     )
+    page = Paginator(notices, NOTICES_PER_PAGE).get_page(request.GET.get("page"))
     rows = [
         {
             "notice": n,
             "open": publication.notice_is_open_for_objections(n),
             "published": next(iter(n.published_lists.all()), None),
         }
-        for n in notices[:200]
+        for n in page
     ]
-    return render(request, "certification/publication/notice_list.html", {"rows": rows})
+    return render(
+        request,
+        "certification/publication/notice_list.html",
+        {
+            "rows": rows,
+            "page": page,
+            "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        },
+    )
 
 
 def _public_notice(request, pk) -> Notice:
@@ -140,18 +164,40 @@ def _rate_keys(ip: str, notice: Notice) -> list[tuple[str, int, int]]:
     ]
 
 
-def _rate_limited(ip: str, notice: Notice) -> bool:
-    return any((cache.get(key) or 0) >= limit for key, _timeout, limit in _rate_keys(ip, notice))
-
-
-def _rate_count(ip: str, notice: Notice) -> None:
-    for key, timeout, _limit in _rate_keys(ip, notice):
-        # add() then incr(): atomic on Redis, so two posts at once are both counted.
+def _rate_incr(key: str, timeout: int) -> int:
+    # add() creates the counter only if it is missing; incr() is atomic (Redis INCR; LocMemCache under its
+    # lock). The key may expire between the two: then start it again.
+    for _attempt in range(3):
         cache.add(key, 0, timeout)
         try:
-            cache.incr(key)
+            return cache.incr(key)
         except ValueError:
-            cache.set(key, 1, timeout)
+            continue
+    return 1
+
+
+def _rate_release(keys: list[str]) -> None:
+    for key in keys:
+        with contextlib.suppress(ValueError):  # expired meanwhile: nothing left to give back
+            cache.decr(key)
+
+
+def _rate_reserve(ip: str, notice: Notice) -> list[str] | None:
+    """Take one place under every limit, or none; None when a limit is reached.
+
+    Checking a counter and then raising it later lets concurrent posts all pass the check before any
+    of them is counted. Here the counter is raised first, atomically, and the value it returns decides:
+    of N posts at once, exactly the first `limit` values are at or under the limit. A post refused, or
+    whose filing then fails (a mistake in the form), gives its place back.
+    """
+    taken: list[str] = []
+    for key, timeout, limit in _rate_keys(ip, notice):
+        count = _rate_incr(key, timeout)
+        taken.append(key)
+        if count > limit:
+            _rate_release(taken)
+            return None
+    return taken
 
 
 def objection_new(request, tenant_code, pk):
@@ -170,13 +216,18 @@ def objection_new(request, tenant_code, pk):
             {"notice": notice, "form": ObjectionForm(notice=notice)},
         )
     ip = client_ip(request) or "unknown"
-    if _rate_limited(ip, notice):
-        return render(
+    reserved = _rate_reserve(ip, notice)
+    if reserved is None:
+        # Logged, not audited: a flood of refused posts must not flood the audit log as well.
+        log.warning("objection to notice %s from %s refused: rate limit", notice.pk, ip)
+        response = render(
             request,
             "certification/publication/objection_refused.html",
             {"notice": notice},
             status=429,
         )
+        response["Retry-After"] = "3600"
+        return response
     form = ObjectionForm(request.POST, request.FILES, notice=notice)
     if form.is_valid():
         data = form.cleaned_data
@@ -198,12 +249,12 @@ def objection_new(request, tenant_code, pk):
         except WorkflowRefused as exc:
             form.add_error(None, exc.message)
         else:
-            _rate_count(ip, notice)
             return render(
                 request,
                 "certification/publication/objection_receipt.html",
                 {"notice": notice, "objection": objection},
             )
+    _rate_release(reserved)  # nothing was filed: a mistake in the form costs no place
     return render(
         request,
         "certification/publication/objection_form.html",
@@ -217,7 +268,8 @@ def objection_new(request, tenant_code, pk):
 
 def _public_published(request, pk) -> PublishedList:
     return get_object_or_404(
-        PublishedList.objects.for_tenant(request.tenant).select_related("notice", "replaces"), pk=pk
+        PublishedList.objects.for_tenant(request.tenant).select_related("notice", "replaces", "replaced_by"),
+        pk=pk,
     )
 
 
@@ -228,12 +280,41 @@ def _replaced_by(published: PublishedList) -> PublishedList | None:
         return None
 
 
+def _versions(published: PublishedList) -> dict:
+    """How this version stands among the notice's versions: what it corrects, what replaced it."""
+    replaced_by = _replaced_by(published)
+    current = published
+    if replaced_by is not None:
+        current = published.notice.published_lists.order_by("-version").first() or replaced_by
+    changes = None
+    if published.replaces is not None:
+        changes = publication.published_list_changes(before=published.replaces.rows, after=published.rows)
+        labels = _row_labels()
+        for change in changes["changed"]:
+            change["fields"] = [(labels[f], old, new) for f, old, new in change["fields"]]
+    return {
+        "replaced_by": replaced_by,
+        "current": current,
+        "changes": changes,
+        "title_changed": published.replaces is not None and published.replaces.title != published.title,
+    }
+
+
+def _row_labels() -> dict[str, str]:
+    return {
+        "enterprise": _("Enterprise"),
+        "uscc": _("Unified social credit code"),
+        "county": _("County"),
+        "program": _("Programme"),
+    }
+
+
 def published_public(request, tenant_code, pk):
     published = _public_published(request, pk)
     return render(
         request,
         "certification/publication/published_public.html",
-        {"published": published, "replaced_by": _replaced_by(published), "rows": published.rows},
+        {"published": published, "rows": published.rows, **_versions(published)},
     )
 
 
@@ -299,15 +380,17 @@ def published_verify(request, tenant_code, pk):
 
 
 def certification_state(certification: Certification) -> tuple[str, str]:
-    """(code, label): a certification past its end date reads as expired even before the nightly job."""
-    if certification.status == Certification.Status.REVOKED:
-        return "revoked", _("Revoked")
-    if (
-        certification.status == Certification.Status.EXPIRED
-        or certification.valid_until < timezone.localdate()
-    ):
-        return "expired", _("Expired")
-    return "valid", _("Valid")
+    """(code, label) for the public pages: views_lifecycle.lifecycle_state, with a certification under
+    re-verification past its end date shown as valid (which it is, until the province decides)."""
+    from certification.views_lifecycle import lifecycle_state
+
+    filed = (
+        certification.status == Certification.Status.ACTIVE
+        and certification.valid_until < timezone.localdate()
+        and certification.reverifications.filter(state__in=lifecycle.FILED_STATES).exists()
+    )
+    code, label = lifecycle_state(certification, filed=filed)
+    return ("valid" if code == "reverification" else code), label
 
 
 def verify(request, tenant_code, number=None):
@@ -463,7 +546,9 @@ def mask_phone(phone: str) -> str:
 def notice_manage(request, tenant_code, pk):
     notice = _staff_notice(request, pk)
     objections = list(
-        notice.objections.select_related("entry").prefetch_related("evidence").order_by("filed_at", "pk")
+        notice.objections.select_related("entry")
+        .prefetch_related(Prefetch("evidence", queryset=ObjectionEvidence.objects.order_by("pk")))
+        .order_by("filed_at", "pk")
     )
     for o in objections:
         o.masked_phone = mask_phone(o.filer_phone)
@@ -523,10 +608,79 @@ def objection_resolve(request, tenant_code, pk):
     return HttpResponseRedirect(back)
 
 
+def _staff_evidence(request, pk) -> ObjectionEvidence:
+    # SECURITY: one answer, 404, for "no such file", "another tenant's", "not a publisher of this notice"
+    # and "not signed in": a file's existence does not leak, and a deep link sends no one to sign in.
+    if not request.user.is_authenticated:
+        raise Http404
+    evidence = get_object_or_404(
+        ObjectionEvidence.objects.filter(objection__notice__tenant=request.tenant).select_related(
+            "objection__notice__tenant"
+        ),
+        pk=pk,
+    )
+    _staff_notice(request, evidence.objection.notice_id)
+    return evidence
+
+
+def _evidence_back(request, evidence: ObjectionEvidence) -> str:
+    return (
+        _url("notice_manage", request, pk=evidence.objection.notice_id)
+        + f"#objection-{evidence.objection_id}"
+    )
+
+
+def _attachment(evidence: ObjectionEvidence) -> str:
+    """attachment with an ASCII fallback and the real name as RFC 5987 filename* (RFC 6266 §4.3).
+
+    The fallback's extension is the stored file's, which the content decided when it was filed; the
+    filer's name goes only into filename*, where quote() encodes every quote, semicolon and space.
+    """
+    extension = os.path.splitext(evidence.file.name)[1].lower()
+    fallback = f"evidence-{evidence.objection.reference}-{evidence.pk}{extension}"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(evidence.original_name, safe='')}"
+
+
+@require_safe
+def objection_evidence_download(request, tenant_code, pk):
+    evidence = _staff_evidence(request, pk)
+    refusal = publication.evidence_download_refusal(evidence)
+    if refusal:
+        messages.error(request, refusal)
+        return HttpResponseRedirect(_evidence_back(request, evidence))
+    try:
+        fh = evidence.file.open("rb")
+    except (FileNotFoundError, ValueError):
+        log.error("objection evidence %s: stored file %r is missing", evidence.pk, evidence.file.name)
+        raise Http404 from None
+    publication.objection_evidence_downloaded(evidence=evidence, by=request.user, request=request)
+    response = FileResponse(fh, content_type=evidence.content_type)
+    response["Content-Disposition"] = _attachment(evidence)
+    response["X-Content-Type-Options"] = "nosniff"
+    # Should a browser render it after all, it runs nothing and loads nothing.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+@require_POST
+def objection_evidence_rescan(request, tenant_code, pk):
+    evidence = _staff_evidence(request, pk)
+    try:
+        publication.objection_evidence_rescan(evidence=evidence, by=request.user, request=request)
+    except (WorkflowRefused, ValidationError) as exc:
+        messages.error(request, f"{evidence.original_name}: {_message(exc)}")
+    else:
+        messages.success(
+            request, _("%(name)s is being checked for malware again.") % {"name": evidence.original_name}
+        )
+    return HttpResponseRedirect(_evidence_back(request, evidence))
+
+
 def _staff_published(request, pk) -> PublishedList:
     published = get_object_or_404(
         PublishedList.objects.for_tenant(request.tenant).select_related(
-            "notice__round__program__owner_region", "notice__round__tenant"
+            "notice__round__program__owner_region", "notice__round__tenant", "replaces", "replaced_by"
         ),
         pk=pk,
     )
@@ -555,13 +709,57 @@ def published_manage(request, tenant_code, pk):
         "certification/publication/published_manage.html",
         {
             "published": published,
-            "replaced_by": _replaced_by(published),
+            **_versions(published),
             "progress": progress,
             "failures": progress["failures"],
             "progress_url": _url("published_manage", request, pk=published.pk)
             + "?"
             + urlencode({"format": "json"}),
         },
+    )
+
+
+@tenant_login_required
+def published_correct(request, tenant_code, pk):
+    published = _staff_published(request, pk)
+    newer = _replaced_by(published)
+    if newer is not None:
+        messages.info(
+            request,
+            _("Version %(old)d was replaced by version %(new)d: corrections are made to the newest version.")
+            % {"old": published.version, "new": newer.version},
+        )
+        return HttpResponseRedirect(_url("published_correct", request, pk=newer.pk))
+    form = CorrectionForm(request.POST or None, published=published)
+    if request.method == "POST" and form.is_valid():
+        try:
+            correction = publication.published_list_correct(
+                published=published,
+                rows=form.corrected_rows(),
+                title=form.cleaned_data["title"],
+                note=form.cleaned_data["correction_note"],
+                by=request.user,
+                request=request,
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        except WorkflowRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Version %(new)d of the list is published; it replaces version %(old)d, which stays online."
+                )
+                % {"new": correction.version, "old": published.version},
+            )
+            return HttpResponseRedirect(_url("published_manage", request, pk=correction.pk))
+    return render(
+        request,
+        "certification/publication/published_correct.html",
+        {"published": published, "form": form, "errors": form.error_summary() if form.is_bound else []},
+        status=400 if form.is_bound else 200,
     )
 
 

@@ -60,8 +60,15 @@ APPLY_BLOCKERS: list = []
 class WorkflowRefused(DomainError):
     """An action the rules do not allow now; the message says why."""
 
-    def __init__(self, message: str, code: str = "not_allowed", status: int = 409, **extra):
-        super().__init__(message, code=code, status=status, extra=extra or None)
+    def __init__(
+        self,
+        message: str,
+        code: str = "not_allowed",
+        status: int = 409,
+        fields: dict[str, list[str]] | None = None,
+        **extra,
+    ):
+        super().__init__(message, code=code, status=status, extra=extra or None, fields=fields)
         self.code = code
 
 

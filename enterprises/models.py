@@ -49,6 +49,14 @@ def name_pinyin(name: str) -> str:
     return " ".join(lazy_pinyin(name or "")).lower()[:400]
 
 
+def name_folded(name: str) -> str:
+    """The search form of a name: NFKC (full-width Ｘ to X) and case-folded, so that a plain LIKE on a stored
+    column matches what `icontains` would, without upper-casing every row at query time."""
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", name or "").casefold()[:200]
+
+
 class EnterpriseQuerySet(TenantScopedQuerySet):
     def for_member(self, user) -> EnterpriseQuerySet:
         """The enterprises a user acts for."""
@@ -74,6 +82,9 @@ class Enterprise(models.Model):
     # The name in pinyin, lower case, syllables separated by spaces: the directory sorts by it (a stored key
     # with an index rather than a database collation, which SQLite lacks and PostgreSQL builds vary in).
     name_pinyin = models.CharField(max_length=400, blank=True, db_index=False, editable=False)
+    name_folded = models.CharField(
+        max_length=200, blank=True, editable=False
+    )  # name_folded(name): the search key
     county = models.ForeignKey(
         Region, verbose_name=_("county"), on_delete=models.PROTECT, related_name="enterprises"
     )
@@ -141,6 +152,10 @@ class Enterprise(models.Model):
     # reads this one column instead of rebuilding the facts from figures, IP and qualifications.
     facts = models.JSONField(default=dict, editable=False)
     facts_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # Listed in the public directory: holds a certification in force. Kept by a signal on Certification
+    # (certification/directory_cache.py listing_refresh), so that the directory walks one partial index
+    # instead of checking every enterprise for a certification (bench/directory.py).
+    directory_listed = models.BooleanField(default=False, editable=False)
 
     created_at = models.DateTimeField(_("registered"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -152,6 +167,8 @@ class Enterprise(models.Model):
         verbose_name = _("enterprise")
         verbose_name_plural = _("enterprises")
         ordering = ["name"]
+        # A django-guardian object permission: the enterprise's service commissioner (服务专员).
+        permissions = [("serve_enterprise", _("Can serve the enterprise as its service commissioner"))]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "uscc"], name="enterprise_uscc_unique_in_tenant"),
             models.CheckConstraint(
@@ -159,16 +176,25 @@ class Enterprise(models.Model):
             ),
         ]
         # The public directory: a tenant's enterprises by county, then by the pinyin of the name.
-        indexes = [models.Index(fields=["tenant", "county", "name_pinyin"], name="enterprise_directory")]
+        indexes = [
+            models.Index(
+                # the folded name last: a name search filters the index entries alone (an index-only
+                # scan on PostgreSQL, a covering index on SQLite), never the wide table rows
+                fields=["tenant", "county", "name_pinyin", "id", "name_folded"],
+                condition=Q(directory_listed=True),
+                name="enterprise_listed",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     def save(self, *args, **kwargs):
         self.name_pinyin = name_pinyin(self.name)
+        self.name_folded = name_folded(self.name)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "name" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "name_pinyin"}
+            kwargs["update_fields"] = {*update_fields, "name_pinyin", "name_folded"}
         super().save(*args, **kwargs)
 
     @property

@@ -11,6 +11,7 @@ so an enterprise of another tenant or outside the viewer's region is a 404.
 from __future__ import annotations
 
 from django.db.models import Q
+from guardian.shortcuts import get_objects_for_user
 
 from enterprises.models import Enterprise, Membership
 from portal import permissions as portal_permissions
@@ -22,7 +23,17 @@ def enterprises_visible_to(user: User, tenant: Tenant):
         return Enterprise.objects.none()
     qs = Enterprise.objects.for_tenant(tenant)
     official = portal_permissions.visible_with_grants(Enterprise.objects.all(), user=user, tenant=tenant)
-    return qs.filter(Q(pk__in=official.values("pk")) | Q(memberships__user=user)).distinct()
+    # its service commissioner (服务专员) reads the enterprises it serves
+    served = get_objects_for_user(
+        user,
+        "enterprises.serve_enterprise",
+        klass=Enterprise.objects.for_tenant(tenant),
+        accept_global_perms=False,
+        with_superuser=False,
+    )
+    return qs.filter(
+        Q(pk__in=official.values("pk")) | Q(pk__in=served.values("pk")) | Q(memberships__user=user)
+    ).distinct()
 
 
 def membership(user: User, enterprise: Enterprise) -> Membership | None:

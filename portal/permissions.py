@@ -84,13 +84,20 @@ ROLE_CAPABILITIES: dict[str, list[Capability]] = {
             "review_queue",
         ),
         Capability(
-            _("Cultivation library"), _("Keep the county's cultivation library of promising enterprises.")
+            _("Cultivation library"),
+            _("Keep the county's cultivation library of promising enterprises."),
+            "library_list",
         ),
     ],
     Post.Role.PREFECTURE_REVIEWER: [
         _JURISDICTION,
         Capability(
             _("Second review"), _("Review and recommend within your prefecture's quota."), "review_queue"
+        ),
+        Capability(
+            _("Library targets"),
+            _("Set your counties' cultivation library targets and follow the shortfall."),
+            "library_targets",
         ),
     ],
     Post.Role.PROVINCIAL_REVIEWER: [
@@ -109,7 +116,9 @@ ROLE_CAPABILITIES: dict[str, list[Capability]] = {
             _("Approve, run the public notice, publish the lists."),
             "review_queue",
         ),
-        Capability(_("Certificates"), _("Issue, re-verify and revoke certifications.")),
+        Capability(
+            _("Certificates"), _("Issue, re-verify and revoke certifications."), "certification_manage_list"
+        ),
     ],
     Post.Role.EXPERT: [
         Capability(_("Expert scoring"), _("Score the applications assigned to you."), "expert_home"),
@@ -119,7 +128,11 @@ ROLE_CAPABILITIES: dict[str, list[Capability]] = {
         Capability(_("Awards"), _("Approve and pay awards within the budget of your region.")),
     ],
     Post.Role.SERVICE_COMMISSIONER: [
-        Capability(_("Enterprise visits"), _("Visit the enterprises assigned to you and log each visit.")),
+        Capability(
+            _("Enterprise visits"),
+            _("Visit the enterprises assigned to you and log each visit."),
+            "commissioner_home",
+        ),
     ],
     Post.Role.TENANT_ADMIN: [
         _JURISDICTION,

@@ -24,12 +24,12 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-PDF_TOOLS = "apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk poppler-utils"
+PDF_TOOLS = "apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk poppler-utils zbar-tools"
 
 
 def _missing_pdf_tool(exc: BaseException) -> bool:
     """WeasyPrint without pango ("cannot load library …") or no pdftotext to read a PDF back."""
-    if isinstance(exc, FileNotFoundError) and exc.filename in ("pdftotext",):
+    if isinstance(exc, FileNotFoundError) and exc.filename in ("pdftotext", "pdftoppm", "zbarimg"):
         return True
     return isinstance(exc, OSError) and "cannot load library" in str(exc)
 

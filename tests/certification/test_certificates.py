@@ -1,6 +1,7 @@
 """Certificates (证书), the published list's PDF and the notice's PDF (certification.certificates)."""
 
 import hashlib
+import subprocess
 from datetime import date, timedelta
 
 import pytest
@@ -179,9 +180,10 @@ def test_correction_pdf_says_which_version_it_corrects(
     published, province_approver, django_capture_on_commit_callbacks
 ):
     published.refresh_from_db()
+    rows = [{**published.rows[0], "county": "云岩区"}]
     with django_capture_on_commit_callbacks(execute=True):
         correction = publication.published_list_correct(
-            published=published, rows=published.rows, note="更正所属区县。", by=province_approver
+            published=published, rows=rows, note="更正所属区县。", by=province_approver
         )
     correction.refresh_from_db()
     assert correction.pdf_sha256 and correction.pdf_sha256 != published.pdf_sha256
@@ -225,3 +227,37 @@ def test_publication_without_eager_tasks_leaves_certificates_pending(
     assert certificates.certificate_generate(certification_id=cert.pk) is True
     assert certificates.certificate_progress(published)["done"] == 1
     assert timedelta(0) <= timezone.now() - AuditEvent.objects.get(action="certificate.generated").occurred_at
+
+
+# --- the QR code, read back the way a phone reads it: the page rendered to an image (pdftoppm) and the
+# code decoded (zbarimg), then followed to the public verification page -------------------------------
+
+
+def decode_qr(pdf: bytes, tmp_path) -> list[str]:
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-singlefile", str(path), str(tmp_path / "page")], check=True
+    )
+    result = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", str(tmp_path / "page.png")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return [line for line in result.stdout.splitlines() if line]
+
+
+def test_the_qr_code_decodes_to_the_verification_url_which_verifies_the_certificate(
+    published, tmp_path, client
+):
+    certification = Certification.objects.get()
+    codes = decode_qr(_stored(certification.certificate), tmp_path)
+    assert codes == [certificates.verification_url(certification)]
+    # followed by an anonymous visitor, it shows the certificate as valid with the enterprise's name
+    path = "/" + codes[0].split("://", 1)[1].split("/", 1)[1]
+    response = client.get(path)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert certification.number in page and certification.enterprise.name in page
+    assert 'class="tag cert-valid" data-testid="verify-state"' in page

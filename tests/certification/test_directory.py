@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from certification import publication
+from certification import lifecycle, publication
+from certification.directory_cache import directory_changed
 from certification.models import Application, Certification, Notice, Program, PublishedList
 from enterprises.models import Enterprise
 from portal.audit import AuditEvent
@@ -175,15 +176,23 @@ def test_sorted_by_county_then_by_pinyin_not_by_code_point(client, certifier, gz
     ]
 
 
-def test_revoked_expired_and_past_validity_certifications_do_not_list(client, certifier, gz):
+def test_revoked_and_expired_certifications_do_not_list(client, certifier, gz):
     certifier.certify(enterprise(gz, "520102", 1, "在册企业有限公司"))
     certifier.certify(enterprise(gz, "520102", 2, "撤销企业有限公司"), status=Certification.Status.REVOKED)
     certifier.certify(enterprise(gz, "520102", 3, "过期企业有限公司"), status=Certification.Status.EXPIRED)
-    # Still marked active, but past valid_until (the daily lifecycle job has not run yet).
-    certifier.certify(
+    # Past valid_until but still active: in force until the daily job expires it (or, with a
+    # re-verification filed in time, until the province decides): the status is the truth.
+    lapsed = certifier.certify(
         enterprise(gz, "520102", 4, "逾期企业有限公司"),
         issued_on=timezone.localdate() - timedelta(days=3 * 366),
     )
+    assert names(client.get(url("directory"))) == ["逾期企业有限公司", "在册企业有限公司"]  # yu < zai
+    lifecycle.run_daily()
+    lapsed.refresh_from_db()
+    assert lapsed.status == Certification.Status.EXPIRED
+    directory_changed(
+        gz.pk
+    )  # what run_daily's commit does (on_commit does not run inside a test's transaction)
     assert names(client.get(url("directory"))) == ["在册企业有限公司"]
 
 

@@ -15,7 +15,7 @@ import pytest
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from certification import publication, workflow
 from certification.models import (
@@ -43,6 +43,13 @@ from tests.conftest import official, require_postgres
 S = Application.State
 START = date(2026, 9, 28)
 END = date(2026, 10, 9)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # The services' messages are asserted in English (the msgids); the portal's default is Chinese.
+    with translation.override("en"):
+        yield
 
 
 def moment(day: date, hour: int = 10) -> datetime:

@@ -8,13 +8,16 @@ the tests freeze the clock inside the period to object and after it to publish.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+import threading
+from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
 
 import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from freezegun import freeze_time
 from openpyxl import load_workbook
@@ -129,6 +132,77 @@ def test_the_notice_list_shows_the_notice(client, notice):
     assert notice.title in response.content.decode()
 
 
+def more_notices(notice, n: int, *, published: int = 0) -> None:
+    """n more notices of the round, older than `notice`; the first `published` have two list versions."""
+    extra = Notice.objects.bulk_create(
+        [
+            Notice(
+                tenant=notice.tenant,
+                round=notice.round,
+                title=f"第{i}批公示",
+                body="现予公示。",
+                how_to_object="实名反映。",
+                working_days=5,
+                starts_on=START - timedelta(days=10 * i),
+                ends_on=START - timedelta(days=10 * i - 6),
+                status=Notice.Status.PUBLISHED,
+            )
+            for i in range(1, n + 1)
+        ]
+    )
+    for n_ in extra[:published]:
+        v1 = PublishedList.objects.create(tenant=notice.tenant, notice=n_, version=1, title="名单", rows=[])
+        PublishedList.objects.create(
+            tenant=notice.tenant,
+            notice=n_,
+            version=2,
+            replaces=v1,
+            title="名单",
+            rows=[],
+            correction_note="更正",
+        )
+
+
+def notice_rows(html: str) -> int:
+    return html.count('<th scope="row"><a href="/gz/notices/')
+
+
+def test_the_notice_list_is_paginated_with_an_accessible_nav(client, notice):
+    more_notices(notice, 44)  # 45 in all: pages of 20, 20 and 5
+    first = client.get(url("notice_public_list")).content.decode()
+    assert notice_rows(first) == views_publication.NOTICES_PER_PAGE
+    assert notice.title in first  # newest first
+    nav = re.search(r'<nav class="pagination"[^>]*>.*?</nav>', first, re.S).group(0)
+    assert 'aria-label="Pages"' in nav
+    assert re.search(r'href="\?page=1" aria-current="page"', nav)
+    assert 'href="?page=2"' in nav and 'href="?page=3"' in nav and 'rel="next"' in nav
+    assert nav.count("aria-current") == 1
+    last = client.get(url("notice_public_list") + "?page=3").content.decode()
+    assert notice_rows(last) == 5 and 'rel="prev"' in last and 'rel="next"' not in last
+    assert re.search(r'href="\?page=3" aria-current="page"', last)
+    # a page past the end, or no number, shows the nearest page rather than an error
+    assert notice_rows(client.get(url("notice_public_list") + "?page=99").content.decode()) == 5
+    assert notice_rows(client.get(url("notice_public_list") + "?page=x").content.decode()) == 20
+
+
+def test_a_single_page_of_notices_has_no_nav(client, notice):
+    html = client.get(url("notice_public_list")).content.decode()
+    assert notice_rows(html) == 1 and 'class="pagination"' not in html
+
+
+def test_the_notice_list_runs_the_same_queries_whatever_the_page(client, notice):
+    more_notices(notice, 44, published=30)
+
+    def queries(page: int) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url("notice_public_list") + f"?page={page}").status_code == 200
+        return len(ctx.captured_queries)
+
+    queries(2)  # warm up: the first request of a test loads what the process caches
+    full, partial = queries(1), queries(3)  # 20 rows with published lists, 5 rows without
+    assert full == partial == 3  # the count, the page, the published lists of the page
+
+
 def test_anonymous_files_an_objection_and_gets_a_reference(client, notice, media):
     pdf = SimpleUploadedFile("证据.pdf", b"%PDF-1.4\n% evidence\n", content_type="application/pdf")
     response = file_objection(client, notice, evidence=[pdf])
@@ -200,6 +274,61 @@ def test_too_many_objections_from_one_address_get_429(client, notice, monkeypatc
     assert response.status_code == 429
     assert 'data-testid="rate-limited"' in response.content.decode()
     assert Objection.objects.count() == 1
+
+
+def test_a_loop_of_filings_beyond_the_limit_is_refused(client, notice):
+    limit = views_publication.OBJECTIONS_PER_HOUR
+    # when one address files limit + 2 objections within the hour
+    responses = [file_objection(client, notice) for _ in range(limit + 2)]
+    # then the first `limit` are filed and the rest refused, with a message and a Retry-After
+    assert [r.status_code for r in responses] == [200] * limit + [429, 429]
+    assert Objection.objects.count() == limit
+    refused = responses[-1]
+    assert "Too many objections have been sent from your network in a short time." in refused.content.decode()
+    assert refused["Retry-After"] == "3600"
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    chinese = file_objection(client, notice)
+    assert chinese.status_code == 429
+    assert "您所在网络短时间内提交的异议过多" in chinese.content.decode()
+    assert Objection.objects.count() == limit
+
+
+def test_a_form_with_a_mistake_does_not_use_up_a_place(client, notice, monkeypatch):
+    monkeypatch.setattr(views_publication, "OBJECTIONS_PER_HOUR", 1)
+    assert file_objection(client, notice, answer="99").status_code == 400
+    assert file_objection(client, notice).status_code == 200
+    assert file_objection(client, notice).status_code == 429
+    assert Objection.objects.count() == 1
+
+
+def test_the_daily_limit_per_notice_counts_too(client, notice, monkeypatch):
+    monkeypatch.setattr(views_publication, "OBJECTIONS_PER_DAY_PER_NOTICE", 2)
+    statuses = [file_objection(client, notice).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+
+
+def test_concurrent_filings_cannot_pass_the_limit_together(notice):
+    # Forty posts from one address arrive at once: the check and the count are one atomic step, so
+    # exactly OBJECTIONS_PER_HOUR of them get a place, never more.
+    posts = 40
+    barrier = threading.Barrier(posts)
+    granted: list[bool] = []
+    lock = threading.Lock()
+
+    def post():
+        barrier.wait()
+        reserved = views_publication._rate_reserve("203.0.113.7", notice)
+        with lock:
+            granted.append(reserved is not None)
+
+    threads = [threading.Thread(target=post) for _ in range(posts)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert granted.count(True) == views_publication.OBJECTIONS_PER_HOUR
+    # another address is not affected
+    assert views_publication._rate_reserve("203.0.113.8", notice) is not None
 
 
 def test_objections_are_not_taken_after_the_period(client, notice):

@@ -1,6 +1,8 @@
-"""Issue 6 in a real browser: staff create a notice; an anonymous visitor reads it and files an objection;
-staff dismiss it; after the period staff publish; certificates appear with progress; the enterprise
-downloads its certificate; the QR code's URL verifies it; the directory lists it."""
+"""Issue 6 in a real browser: staff create a notice; an anonymous visitor reads it and files an objection
+with an evidence file; staff see the file scanned, open it and dismiss the objection; after the period
+staff publish; certificates appear with progress; the enterprise downloads its certificate; the QR
+code's URL verifies it; the directory lists it; staff correct the list, and its first version says it
+was superseded."""
 
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from certification import certificates, workflow
-from certification.models import Application, Certification, Notice, Objection
+from certification.models import Application, Certification, Notice, Objection, PublishedList
 from certification.transitions import Action
+from enterprises.models import Document
 from tests.certification.conftest import make_program
 from tests.certification.workflow_fixtures import expert_reviews, fill, make_expert, make_round
 from tests.conftest import make_tenant, official
@@ -24,6 +27,8 @@ from tests.enterprises.conftest import make_enterprise
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+EVIDENCE = b"%PDF-1.4\n% evidence of the objection\n%%EOF\n"
 
 
 @pytest.fixture
@@ -86,6 +91,9 @@ def _journey(page, approved, live_server):
     form.locator("input[name=filer_phone]").fill("13812345678")
     form.locator("select[name=entry]").select_option(index=1)
     form.locator("textarea[name=grounds]").fill("该企业主导产品市场占有率数据与实际不符。")
+    form.locator("input[name=evidence]").set_input_files(
+        files=[{"name": "行业协会统计.pdf", "mimeType": "application/pdf", "buffer": EVIDENCE}]
+    )
     label = form.locator(f"label[for={form.locator('input[name=answer]').get_attribute('id')}]").inner_text()
     a, b = (int(x) for x in re.findall(r"\d+", label)[:2])
     form.locator("input[name=answer]").fill(str(a + b))
@@ -95,9 +103,19 @@ def _journey(page, approved, live_server):
     objection = Objection.objects.get()
     assert objection.reference in page.locator("main").inner_text()
 
-    # Staff dismiss it; publishing is refused while the period runs.
+    # Staff see the evidence file passed by the malware scan (run after the filing's commit) and open it.
+    evidence = objection.evidence.get()
+    assert evidence.scan_status == Document.Scan.CLEAN
     sign_in(page, "gz_approver")
     page.goto(f"/gz/notice-admin/{notice.pk}/")
+    assert page.locator(f"[data-testid=evidence-scan-{evidence.pk}]").is_visible()
+    with page.expect_download() as download_info:
+        page.locator(f"[data-testid=evidence-link-{evidence.pk}]").click()
+    assert download_info.value.suggested_filename == "行业协会统计.pdf"
+    with open(download_info.value.path(), "rb") as fh:
+        assert fh.read() == EVIDENCE
+
+    # Staff dismiss it; publishing is refused while the period runs.
     resolve = page.locator(f"[data-testid=resolve-{objection.pk}]")
     resolve.locator("input[value=dismiss]").check()
     resolve.locator("textarea").fill("经核查，该企业材料属实，异议不予采纳。")
@@ -142,3 +160,23 @@ def _journey(page, approved, live_server):
     # The public directory lists it.
     page.goto("/gz/directory/")
     assert "贵州黔芯精密机械有限公司" in page.locator("[data-testid=directory-table]").inner_text()
+
+    # Staff correct the published list: a version 2 linked to version 1, which stays as it was.
+    first = PublishedList.objects.get()
+    sign_in(page, "gz_approver")
+    page.goto(f"/gz/published-admin/{first.pk}/")
+    page.locator("[data-testid=correct-link]").click()
+    correction = page.locator("[data-testid=correction-form]")
+    correction.locator("textarea[name=correction_note]").fill("企业名称更正为股份有限公司。")
+    correction.locator("input[name='rows-0-enterprise']").fill("贵州黔芯精密机械股份有限公司")
+    with page.expect_navigation():
+        correction.locator("button[type=submit]").click()
+    second = PublishedList.objects.get(version=2)
+    assert second.replaces_id == first.pk
+    assert PublishedList.objects.get(pk=first.pk).rows[0]["enterprise"] == "贵州黔芯精密机械有限公司"
+    page.context.clear_cookies()
+    page.goto(f"/gz/published/{first.pk}/")
+    assert page.locator("[data-testid=superseded]").is_visible()
+    page.locator("[data-testid=replaced-by]").click()
+    assert page.locator("[data-testid=correction-note]").inner_text() == "企业名称更正为股份有限公司。"
+    assert "贵州黔芯精密机械股份有限公司" in page.locator("[data-testid=published-rows]").inner_text()
