@@ -125,7 +125,9 @@ ROLE_CAPABILITIES: dict[str, list[Capability]] = {
     ],
     Post.Role.FUNDING_OFFICER: [
         _JURISDICTION,
-        Capability(_("Awards"), _("Approve and pay awards within the budget of your region.")),
+        Capability(
+            _("Awards"), _("Approve and pay awards within the budget of your region."), "funding_entitlements"
+        ),
     ],
     Post.Role.SERVICE_COMMISSIONER: [
         Capability(
@@ -137,6 +139,7 @@ ROLE_CAPABILITIES: dict[str, list[Capability]] = {
     Post.Role.TENANT_ADMIN: [
         _JURISDICTION,
         Capability(_("Audit log"), _("Filter every recorded action in this portal."), "audit"),
+        Capability(_("Award policies"), _("The award schedules and their amounts."), "funding_policies"),
         Capability(_("Accounts and posts"), _("Create officials' accounts and assign their posts."), "admin"),
     ],
 }
