@@ -704,7 +704,10 @@ def test_infected_evidence_is_quarantined_once_and_deleted_from_storage(pending_
     second = scan_revocation_evidence.apply(args=[pending_evidence.pk]).get()
     assert first == second == Scan.INFECTED
     pending_evidence.refresh_from_db()
-    assert pending_evidence.scan_detail == "Eicar-Test-Signature" and pending_evidence.file.name == ""
+    # the EICAR-only scanner says "Eicar-Test-Signature"; CI's clamd, its local signature "…-SRDI.UNOFFICIAL"
+    assert (
+        pending_evidence.scan_detail.startswith("Eicar-Test-Signature") and pending_evidence.file.name == ""
+    )
     assert not os.path.exists(path)
     assert AuditEvent.objects.filter(action="revocation.evidence_quarantined").count() == 1
 

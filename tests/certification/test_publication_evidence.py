@@ -113,7 +113,8 @@ def test_an_infected_file_is_quarantined_and_deleted_from_storage(
         objection = file_with_evidence(notice, ("恶意.pdf", EICAR_PDF))
     evidence = objection.evidence.get()
     # then the scan ran after the commit and quarantined it
-    assert (evidence.scan_status, evidence.scan_detail) == (Scan.INFECTED, "Eicar-Test-Signature")
+    # the EICAR-only scanner says "Eicar-Test-Signature"; CI's clamd, its local signature "…-SRDI.UNOFFICIAL"
+    assert evidence.scan_status == Scan.INFECTED and evidence.scan_detail.startswith("Eicar-Test-Signature")
     assert evidence.file.name == ""
     assert not stored_evidence(media)  # nothing left on disk
     event = AuditEvent.objects.get(action="objection.evidence_quarantined")
