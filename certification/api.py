@@ -29,7 +29,7 @@ class ProgramListApi(TenantAPIMixin, APIView):
 
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses={200: {"type": "array", "items": {"type": "object"}}})
     def get(self, request, tenant_code):
         programs = (
             Program.objects.for_tenant(self.tenant)

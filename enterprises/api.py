@@ -239,7 +239,7 @@ class EnterpriseViewSet(TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(methods=["get"], responses=FiguresSerializer(many=True))
     @extend_schema(methods=["post"], request=FiguresSerializer, responses=FiguresSerializer)
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)  # all years, never paginated
     def figures(self, request, tenant_code, pk=None):
         """GET: all years. POST: create or replace one year's figures (members only)."""
         enterprise = self.get_object()

@@ -55,6 +55,7 @@ urlpatterns = [
     path("<slug:tenant_code>/", include(tenant_patterns)),
 ]
 
+handler400 = "portal.views.bad_request"
 handler404 = "portal.views.not_found"
 handler403 = "portal.views.permission_denied"
 handler500 = "portal.views.server_error"

@@ -216,6 +216,15 @@ def _api_error(request, status: int, code: str, message: str):
     return None
 
 
+def bad_request(request, exception=None):
+    """A request Django refuses before any view (too many fields, a body too large, a bad host)."""
+    from django.views.defaults import bad_request as html_bad_request
+
+    return _api_error(request, 400, "bad_request", _("The request is not valid.")) or html_bad_request(
+        request, exception
+    )
+
+
 def not_found(request, exception=None):
     return _api_error(request, 404, "not_found", _("Not found.")) or render(request, "404.html", status=404)
 

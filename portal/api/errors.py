@@ -48,6 +48,29 @@ def _flatten(detail):
     return [str(detail)]
 
 
+def _field_messages(detail, prefix: str = "") -> dict[str, list[str]]:
+    """{field: [messages]} with nested errors under dotted names ("stages.0.deadline", "ids.7"): the
+    documented shape of `fields`, whatever the depth of the serializer that raised them."""
+    if isinstance(detail, dict):
+        items = detail.items()
+    elif isinstance(detail, list) and any(isinstance(x, (dict, list)) for x in detail):
+        items = enumerate(detail)
+    else:
+        return {prefix: _flatten(detail)} if prefix else {"non_field_errors": _flatten(detail)}
+    out: dict[str, list[str]] = {}
+    for key, value in items:
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, (dict, list)) and not value:
+            continue  # a list item without errors
+        if isinstance(value, dict) or (
+            isinstance(value, list) and any(isinstance(x, (dict, list)) for x in value)
+        ):
+            out.update(_field_messages(value, name))
+        else:
+            out[name] = _flatten(value)
+    return out
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
@@ -66,7 +89,7 @@ def exception_handler(exc, context):
         body["message"] = _("Some fields are not valid.")
         detail = exc.detail
         if isinstance(detail, dict):
-            fields = _flatten(detail)
+            fields = _field_messages(detail)
             non_field = fields.pop("non_field_errors", None)
             if non_field:
                 body["message"] = " ".join(non_field)
