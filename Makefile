@@ -50,6 +50,7 @@ bench: install translations
 	DEBUG=true DATABASE_URL=$${BENCH_DATABASE_URL:-sqlite:///$(CURDIR)/db/bench-queue.sqlite3} $(BIN)/python -m bench.queue $(QUEUE_BENCH_ARGS)
 	DEBUG=true DATABASE_URL=$${BENCH_DATABASE_URL:-sqlite:///$(CURDIR)/db/bench-directory.sqlite3} $(BIN)/python -m bench.directory $(DIR_BENCH_ARGS)
 	DEBUG=true DATABASE_URL=$${BENCH_DATABASE_URL:-sqlite:///$(CURDIR)/db/bench-certificates.sqlite3} $(BIN)/python -m bench.certificates $(CERT_BENCH_ARGS)
+	DEBUG=true DATABASE_URL=$${BENCH_DATABASE_URL:-sqlite:///$(CURDIR)/db/bench-dashboard.sqlite3} $(BIN)/python -m bench.dashboard $(DASH_BENCH_ARGS)
 	DEBUG=true DATABASE_URL=$${BENCH_DATABASE_URL:-sqlite:///$(CURDIR)/db/bench-load.sqlite3} $(BIN)/python -m bench.load $(LOAD_BENCH_ARGS)
 
 # Full stack: these need REDIS_URL (and DATABASE_URL for PostgreSQL).

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "enterprises",
     "certification",
     "funding",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -23,6 +23,7 @@ tenant_patterns = [
     path("", include("enterprises.document_urls")),
     path("", include("certification.urls")),
     path("", include("funding.urls")),
+    path("", include("reports.urls")),
 ]
 
 # Password change and reset are the same for every tenant: the account is the person's, not the tenant's.

@@ -1,0 +1,475 @@
+"""The numbers of a region's dashboard, computed in SQL and cached.
+
+Everything is counted by the database (values() + annotate(Count/Sum) with filters, aggregate()), scoped to
+the region's subtree: its regions are read once by Region.path prefix (`Scope`), the rows are grouped by their
+county (or the region they wait at) and those groups are added up per child region. Python only adds up and
+relabels aggregated groups (at most a few thousand), never loops over enterprises, applications or
+certifications. The query count is constant: it grows with neither the rows nor the number of child regions
+(targets: one query per family of metrics, reports.metrics).
+
+What is counted (the dashboard's page says the same to its readers):
+
+- funnel: applications to the rounds of the year (Round.year), by state; the waiting ones (submitted, under
+  review) by the level they wait at; by the applicant's county.
+- certified: enterprises holding a certification in force (status active), each once: in all, by programme
+  and by child region (from Enterprise.directory_listed, which certification.directory_cache keeps for the
+  public directory: “holds a certification in force”); “new” are those certified in the year (not revoked
+  since). Certifications in force by
+  industry section (GB/T 4754 门类, the first letter of the class) and by the year of issue: an enterprise in
+  two programmes counts twice there, once per certification.
+- targets: the targets recorded for the region and the regions below it, counted by reports.metrics.
+- quotas: the quotas of the rounds of the year set for the region or below: used (QuotaUse), maximum,
+  minimum and shortfall (what workflow.quota_status shows for one round).
+- overdue reviews: applications waiting at a region of the subtree whose stage deadline (RoundStage of the
+  round and the level) has passed.
+- expiring: certifications in force whose validity ends within 90 days from today.
+- warnings: monitoring warnings not resolved.
+- overdue visits: certified enterprises whose commissioner, assigned more than the tenant's visit interval
+  ago, has not visited within it (certification.commissioners coverage, “overdue”).
+- awards: entitlements of the subtree's enterprises, whoever pays: approved (budget committed, paid ones
+  included) and paid, for budgets of the year; those waiting for review now. Budgets: the budgets of the
+  year of the policies the subtree's regions pay.
+
+Cached per (tenant, region, year, day) under a generation number per tenant that the post_save and
+post_delete signals of the rows behind these numbers bump (reports/apps.py), after their transaction
+commits. Bulk updates bypass signals: the daily job's hook bumps every tenant (`daily_bump`), and the day in
+the key starts afresh every morning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import partial
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import CharField, Count, Exists, F, OuterRef, Q, Sum
+from django.db.models.functions import Cast, Substr
+from django.utils import timezone
+
+from certification.lifecycle import lifecycle_settings
+from certification.models import (
+    Application,
+    Certification,
+    CommissionerAssignment,
+    MonitoringWarning,
+    Program,
+    Round,
+    RoundQuota,
+    RoundStage,
+    Visit,
+)
+from enterprises.models import Enterprise, Industry
+from funding.models import Budget, Entitlement
+from portal.models import Region, Tenant
+from reports.metrics import TargetSpec, target_counts
+from reports.models import Target
+
+CODE_SEGMENT = 7  # "520102/": one level of Region.path
+EXPIRY_DAYS = 90
+# Overdue reviews: beyond this many late (round, level) pairs, one EXISTS per waiting application instead.
+MAX_STAGE_PAIRS = 200
+TTL = 3600
+ZERO = Decimal("0.00")
+
+S = Application.State
+CS = Certification.Status
+ES = Entitlement.State
+
+# The funnel's stages in the order an application moves through them: (key, state, level of waiting).
+FUNNEL = [
+    ("draft", S.DRAFT, None),
+    ("county", None, "county"),
+    ("prefecture", None, "prefecture"),
+    ("province", None, "province"),
+    ("returned", S.RETURNED, None),
+    ("approved", S.APPROVED, None),
+    ("in_notice", S.IN_NOTICE, None),
+    ("published", S.PUBLISHED, None),
+    ("rejected", S.REJECTED, None),
+    ("withdrawn", S.WITHDRAWN, None),
+]
+
+
+# --- cache and invalidation -------------------------------------------------------------------------
+
+
+def _generation_key(tenant_id: int) -> str:
+    return f"reports-generation:{tenant_id}"
+
+
+def generation(tenant_id: int) -> int:
+    return cache.get_or_set(_generation_key(tenant_id), 1, None)
+
+
+def bump(tenant_id: int) -> None:
+    """Forget every cached dashboard of a tenant (a new generation; old keys expire on their own)."""
+    key = _generation_key(tenant_id)
+    if cache.add(key, 2, None):
+        return
+    try:
+        cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 2, None)
+
+
+def _tenant_of(instance) -> int | None:
+    tenant_id = getattr(instance, "tenant_id", None)
+    if tenant_id is not None:
+        return tenant_id
+    # Rows without a tenant of their own: through the enterprise or the round they belong to.
+    if getattr(instance, "enterprise_id", None) is not None:
+        return (
+            Enterprise.objects.filter(pk=instance.enterprise_id).values_list("tenant_id", flat=True).first()
+        )
+    if getattr(instance, "round_id", None) is not None:
+        return Round.objects.filter(pk=instance.round_id).values_list("tenant_id", flat=True).first()
+    return None
+
+
+def row_changed(sender, instance, **kwargs) -> None:
+    """post_save / post_delete of a row behind the numbers: a new generation once the transaction commits.
+
+    After the commit, not at once: a dashboard read between the bump and the commit would otherwise cache
+    the old numbers under the new generation."""
+    tenant_id = _tenant_of(instance)
+    if tenant_id is not None:
+        transaction.on_commit(partial(bump, tenant_id))
+
+
+def daily_bump(*, day: date) -> dict[str, int]:
+    """certification.lifecycle's daily hook: the daily job expires certifications and writes monitoring
+    warnings with bulk updates, which send no signal."""
+    tenant_ids = list(Tenant.objects.values_list("pk", flat=True))
+    for tenant_id in tenant_ids:
+        transaction.on_commit(partial(bump, tenant_id))
+    return {"dashboards_refreshed": len(tenant_ids)}
+
+
+def cache_key(kind: str, tenant_id: int, region_id: int, year: int, today: date) -> str:
+    return f"reports:{kind}:{tenant_id}:{generation(tenant_id)}:{region_id}:{year}:{today.isoformat()}"
+
+
+# --- scoping ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A region's subtree, read once: the regions by pk and the child each falls under.
+
+    Rows are grouped by their county (or the region they wait at) in SQL, and the groups are added up per
+    child here: no join to the region tree and no path test per row. Exact for distinct enterprises too, since
+    an enterprise sits in one county."""
+
+    region: Region
+    whole_tenant: bool
+    regions: dict[int, dict]  # pk → {code, name, path, level, parent_id}
+    children: list[dict]  # the rows of the region tables: the children, or a county itself
+
+    @property
+    def county_ids(self) -> list[int]:
+        return [pk for pk, r in self.regions.items() if r["level"] == Region.Level.COUNTY]
+
+    @property
+    def county_paths(self) -> dict[int, str]:
+        return {pk: r["path"] for pk, r in self.regions.items() if r["level"] == Region.Level.COUNTY}
+
+    def child_path(self, region_id: int | None) -> str:
+        """The path of the child a region of the subtree falls under; the region's own path for itself."""
+        found = self.regions.get(region_id)
+        if found is None:
+            return ""
+        length = len(self.region.path) + (0 if self.region.level == Region.Level.COUNTY else CODE_SEGMENT)
+        return found["path"][:length]
+
+    def limit(self, qs, field: str):
+        """Rows whose `field` (a county or a region id) is in the subtree; the whole tenant needs no filter."""
+        if self.whole_tenant:
+            return qs
+        return qs.filter(**{f"{field}__in": list(self.regions)})
+
+
+def scope_of(tenant: Tenant, region: Region) -> Scope:
+    regions = {
+        r["pk"]: r
+        for r in Region.objects.filter(tenant=tenant, path__startswith=region.path).values(
+            "pk", "code", "name", "path", "level", "parent_id"
+        )
+    }
+    if region.level == Region.Level.COUNTY:
+        children = [regions[region.pk]]
+    else:
+        children = sorted(
+            (r for r in regions.values() if r["parent_id"] == region.pk), key=lambda r: r["code"]
+        )
+    return Scope(
+        region=region,
+        whole_tenant=region.pk == tenant.root_region_id,
+        regions=regions,
+        children=[{k: c[k] for k in ("code", "name", "path", "level")} for c in children],
+    )
+
+
+def _per_child(scope: Scope, rows, region_key: str, keys: tuple[str, ...] = ()) -> dict:
+    """Aggregated rows of a region (a county, a waiting region) added up per child path (and `keys`)."""
+    out: dict = {}
+    for row in rows:
+        child = scope.child_path(row[region_key])
+        key = (child, *(row[k] for k in keys)) if keys else child
+        out[key] = out.get(key, 0) + row["n"]
+    return out
+
+
+# --- the numbers -------------------------------------------------------------------------------------
+
+
+def dashboard_data(tenant: Tenant, region: Region, year: int, *, today: date | None = None) -> dict:
+    """Every number of the dashboard of `region` for `year`, as plain values (cached)."""
+    today = today or timezone.localdate()
+    key = cache_key("dashboard", tenant.pk, region.pk, year, today)
+    data = cache.get(key)
+    if data is None:
+        data = compute(tenant, region, year, today=today)
+        cache.set(key, data, TTL)
+    return data
+
+
+def compute(tenant: Tenant, region: Region, year: int, *, today: date) -> dict:
+    scope = scope_of(tenant, region)
+    return {
+        "region": {"pk": region.pk, "code": region.code, "name": region.name, "level": region.level},
+        "year": year,
+        "today": today,
+        "children": scope.children,
+        "funnel": _funnel(tenant, scope, year),
+        **_certified(tenant, scope, year),
+        "targets": _targets(tenant, scope, today),
+        "quotas": _quotas(tenant, region, year),
+        "attention": _attention(tenant, scope, today),
+        "awards": _awards(tenant, scope, year),
+        "budgets": _budgets(tenant, region, year),
+    }
+
+
+def _funnel(tenant: Tenant, scope: Scope, year: int) -> list[dict]:
+    """[{child, state, level, n}]: applications to the year's rounds by child region, state and level."""
+    # Through the join to the (few) rounds, not `round_id IN (…)`: SQLite then reads the applications by the
+    # (tenant, round, state) index instead of walking the county index.
+    qs = scope.limit(Application.objects.filter(tenant=tenant, round__year=year), "county_id")
+    rows = qs.order_by().values("county_id", "state", "level").annotate(n=Count("pk"))
+    grouped = _per_child(scope, rows, "county_id", ("state", "level"))
+    return [{"child": c, "state": s, "level": lv, "n": n} for (c, s, lv), n in grouped.items()]
+
+
+def _issued_year():
+    """The year of issued_on as text ("2025"): a substring of the ISO date on SQLite and PostgreSQL alike,
+    where SQLite's date extraction would call back into Python for every row."""
+    return Substr(Cast("issued_on", CharField()), 1, 4)
+
+
+def _certified(tenant: Tenant, scope: Scope, year: int) -> dict:
+    active = Q(status=CS.ACTIVE)
+    base = scope.limit(Certification.objects.filter(tenant=tenant), "enterprise__county_id")
+    # Enterprises holding a certification in force, per county: Enterprise.directory_listed says exactly that
+    # (certification.directory_cache keeps it with every change of a certification, for the public
+    # directory), so they are counted from its partial index, without a DISTINCT over the certifications.
+    listed = (
+        scope.limit(Enterprise.objects.filter(tenant=tenant, directory_listed=True), "county_id")
+        .order_by()
+        .values("county_id")
+        .annotate(n=Count("pk"))
+    )
+    # Newly certified in the year (not revoked since): distinct enterprises, from that year's certifications.
+    new = (
+        base.filter(issued_on__gte=date(year, 1, 1), issued_on__lte=date(year, 12, 31))
+        .exclude(status=CS.REVOKED)
+        .order_by()
+        .values(county=F("enterprise__county_id"))
+        .annotate(n=Count("enterprise_id", distinct=True))
+    )
+    in_force = _per_child(scope, listed, "county_id")
+    new_by_child = _per_child(scope, new, "county")
+    by_child = {
+        child: {"n": in_force.get(child, 0), "new": new_by_child.get(child, 0)}
+        for child in {*in_force, *new_by_child}
+    }
+    # Certifications in force by programme, industry section and year of issue: one grouped query. Per
+    # programme they are the enterprises too: an enterprise holds at most one certification in force of a
+    # programme (certification.publication.holds_active_certification bars a second application).
+    groups = list(
+        base.filter(active)
+        .order_by()
+        .values(
+            "program_id",
+            section=Substr("enterprise__industry_id", 1, 1),
+            issued=_issued_year(),
+        )
+        .annotate(n=Count("pk"))
+    )
+    by_program: dict[int, int] = {}
+    by_section: dict[str, int] = {}
+    by_year: dict[str, int] = {}
+    for g in groups:
+        by_program[g["program_id"]] = by_program.get(g["program_id"], 0) + g["n"]
+        by_section[g["section"]] = by_section.get(g["section"], 0) + g["n"]
+        by_year[g["issued"]] = by_year.get(g["issued"], 0) + g["n"]
+    programs = {
+        p["pk"]: p
+        for p in Program.objects.filter(pk__in=list(by_program)).values("pk", "name", "tier", "code")
+    }
+    sections = dict(
+        Industry.objects.filter(level=Industry.Level.SECTION, code__in=list(by_section)).values_list(
+            "code", "name"
+        )
+    )
+    return {
+        "certified_total": sum(in_force.values()),
+        "by_program": [
+            {"pk": pk, "name": programs[pk]["name"], "tier": programs[pk]["tier"], "n": n}
+            for pk, n in sorted(
+                by_program.items(), key=lambda i: (programs[i[0]]["tier"], programs[i[0]]["name"])
+            )
+        ],
+        "by_child": by_child,
+        "by_section": [
+            {"code": c, "name": sections.get(c, ""), "n": n} for c, n in sorted(by_section.items())
+        ],
+        "by_year": [{"year": int(y), "n": n} for y, n in sorted(by_year.items())],
+    }
+
+
+def _targets(tenant: Tenant, scope: Scope, today: date) -> list[dict]:
+    targets = list(
+        Target.objects.filter(tenant=tenant, region_id__in=list(scope.regions))
+        .select_related("region", "program")
+        .order_by("region__path", "deadline", "metric", "pk")
+    )
+    specs = [TargetSpec.of(t) for t in targets]
+    counts = target_counts(tenant.pk, specs, today, county_paths=scope.county_paths)
+    return [
+        {
+            "pk": t.pk,
+            "region_code": t.region.code,
+            "region_name": t.region.name,
+            "region_path": t.region.path,
+            "metric": t.metric,
+            "program": t.program.name if t.program_id else "",
+            "value": t.value,
+            "baseline": t.baseline,
+            "counts_from": t.counts_from,
+            "deadline": t.deadline,
+            "source": t.source,
+            "count": counts.get(t.pk, 0),
+        }
+        for t in targets
+    ]
+
+
+def _quotas(tenant: Tenant, region: Region, year: int) -> list[dict]:
+    qs = RoundQuota.objects.filter(
+        round__tenant=tenant, round__year=year, region__path__startswith=region.path
+    )
+    return list(
+        qs.annotate(used=Count("uses"))
+        .order_by("round__opens_at", "round_id", "region__path")
+        .values("pk", "round__name", "region__code", "region__name", "maximum", "minimum", "used")
+    )
+
+
+def _attention(tenant: Tenant, scope: Scope, today: date) -> dict:
+    """Per child region (and the region's own level, for reviews waiting there): overdue reviews, expiring
+    certifications, open monitoring warnings, overdue commissioner visits."""
+    # The stages past their deadline first (a small table), then the applications waiting at those
+    # (round, level) pairs: read by the (tenant, round, state) index, not every waiting application.
+    late = list(
+        RoundStage.objects.filter(round__tenant=tenant, deadline__lt=timezone.now()).values_list(
+            "round_id", "level"
+        )
+    )
+    overdue: dict = {}
+    if late:
+        waiting = scope.limit(
+            Application.objects.filter(tenant=tenant, state__in=Application.WAITING_STATES),
+            "current_region_id",
+        )
+        if len(late) <= MAX_STAGE_PAIRS:
+            pairs = Q()
+            for round_id, level in late:
+                pairs |= Q(round_id=round_id, level=level)
+            waiting = waiting.filter(pairs)
+        else:
+            overdue_stage = RoundStage.objects.filter(
+                round=OuterRef("round_id"), level=OuterRef("level"), deadline__lt=timezone.now()
+            )
+            waiting = waiting.filter(Exists(overdue_stage))
+        rows = waiting.order_by().values("current_region_id", "level").annotate(n=Count("pk"))
+        overdue = _per_child(scope, rows, "current_region_id", ("level",))
+    in_force = scope.limit(
+        Certification.objects.filter(tenant=tenant, status=CS.ACTIVE), "enterprise__county_id"
+    )
+    expiring = (
+        in_force.filter(valid_until__gte=today, valid_until__lte=today + timedelta(days=EXPIRY_DAYS))
+        .order_by()
+        .values(county=F("enterprise__county_id"))
+        .annotate(n=Count("pk"))
+    )
+    warnings = (
+        scope.limit(
+            MonitoringWarning.objects.filter(tenant=tenant, resolved_at__isnull=True), "enterprise__county_id"
+        )
+        .order_by()
+        .values(county=F("enterprise__county_id"))
+        .annotate(n=Count("pk"))
+    )
+    # certification.commissioners.coverage_by_region: overdue = a certified enterprise whose current
+    # commissioner was assigned before the cutoff and has not visited since. One current assignment per
+    # enterprise (a constraint), so the assignments count the enterprises.
+    cutoff = today - timedelta(days=lifecycle_settings(tenant).visit_interval_days)
+    certified = Certification.objects.filter(enterprise_id=OuterRef("enterprise_id"), status=CS.ACTIVE)
+    visited = Visit.objects.filter(enterprise_id=OuterRef("enterprise_id"), visited_on__gte=cutoff)
+    visits = (
+        scope.limit(
+            CommissionerAssignment.objects.filter(
+                tenant=tenant, ended_on__isnull=True, started_on__lt=cutoff
+            ),
+            "enterprise__county_id",
+        )
+        .filter(Exists(certified))
+        .exclude(Exists(visited))
+        .order_by()
+        .values(county=F("enterprise__county_id"))
+        .annotate(n=Count("pk"))
+    )
+    return {
+        "overdue": [{"child": c, "level": lv, "n": n} for (c, lv), n in overdue.items()],
+        "expiring": _per_child(scope, expiring, "county"),
+        "warnings": _per_child(scope, warnings, "county"),
+        "visits": _per_child(scope, visits, "county"),
+    }
+
+
+def _awards(tenant: Tenant, scope: Scope, year: int) -> dict:
+    qs = scope.limit(Entitlement.objects.filter(tenant=tenant), "enterprise__county_id")
+    committed = Q(state__in=Entitlement.COMMITTED_STATES, budget__year=year)
+    paid = Q(state=ES.PAID, budget__year=year)
+    pending = Q(state=ES.PENDING)
+    totals = qs.aggregate(
+        approved_n=Count("pk", filter=committed),
+        approved_sum=Sum("amount", filter=committed),
+        paid_n=Count("pk", filter=paid),
+        paid_sum=Sum("amount", filter=paid),
+        pending_n=Count("pk", filter=pending),
+        pending_sum=Sum("amount", filter=pending),
+    )
+    return {k: (v if v is not None else ZERO) for k, v in totals.items()}
+
+
+def _budgets(tenant: Tenant, region: Region, year: int) -> list[dict]:
+    qs = Budget.objects.filter(tenant=tenant, year=year, policy__region__path__startswith=region.path)
+    return list(
+        qs.order_by("policy__region__path", "policy__code").values(
+            "pk", "policy__name", "policy__region__name", "amount", "committed", "paid"
+        )
+    )

@@ -1,0 +1,14 @@
+"""Background work of the reports app: thin adapters that take ids and call one service (style.md 16)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import DatabaseError
+
+
+@shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=5)
+def render_development_report(job_id: int) -> bool:
+    """Render a development report's PDF once (idempotent: a finished job is left as it is)."""
+    from reports import report_pdf
+
+    return report_pdf.report_job_run(job_id=job_id)
