@@ -32,6 +32,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from certification.models import (
     Certification,
@@ -611,7 +612,9 @@ def library_target_save(
             "bad_regulated",
         )
     if minimum < 0:
-        raise _field_refusal("minimum", _("Minimum"), _("a number of 0 or more."), "bad_minimum")
+        raise _field_refusal(
+            "minimum", pgettext("library target", "Minimum"), _("a number of 0 or more."), "bad_minimum"
+        )
     if not (2000 <= year <= 2100):
         raise _field_refusal("year", _("Year"), _("between 2000 and 2100."), "bad_year")
     fields = ["regulated_enterprises", "share_percent", "minimum", "source"]

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 from django.views.decorators.http import require_POST
 
 from certification import library
@@ -261,7 +261,7 @@ def library_export(request, tenant_code):
             (_("County"), lambda e: e.enterprise.county.name),
             (_("Target programme"), lambda e: e.program.name),
             (_("Stage"), lambda e: e.get_stage_display()),
-            (_("Source"), lambda e: e.get_source_display()),
+            (pgettext("library entry", "Source"), lambda e: e.get_source_display()),
             (_("Added"), lambda e: e.added_at),
             (_("Added by"), lambda e: str(e.added_by) if e.added_by_id else ""),
             (_("Last change"), lambda e: e.last_change_at),
@@ -660,7 +660,7 @@ def library_targets_export(request, tenant_code):
             ),
             (_("Share (%)"), lambda r: r.target.share_percent if r.target else None),
             (_("From the share"), lambda r: r.from_share),
-            (_("Minimum"), lambda r: r.target.minimum if r.target else None),
+            (pgettext("library target", "Minimum"), lambda r: r.target.minimum if r.target else None),
             (_("Target"), lambda r: r.required),
             (_("In the library"), lambda r: r.current),
             (_("Shortfall"), lambda r: r.shortfall),

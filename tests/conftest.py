@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import freezegun
 import pytest
 from django.conf import settings
 from django.core.cache import cache
@@ -13,6 +14,9 @@ from portal.regions import regions_load
 from tests.factories import UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# A test's frozen clock must not freeze pytest's own (its --durations read ~1.7e9 s otherwise).
+freezegun.configure(extend_ignore_list=["_pytest"])
 
 
 def require(condition: bool, reason: str) -> None:
