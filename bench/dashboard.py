@@ -52,6 +52,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.directory import django_setup, log, percentile  # noqa: E402 - the same harness
+
 GENERATOR = 2  # bump when the generator changes: the stored data set is then generated again
 TENANT_CODE = "rbench"
 ROOT_REGION = "520000"  # 贵州省
@@ -116,24 +118,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     args.output = args.output or str(ROOT / "bench-results" / "dashboard.json")
     return args
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-def django_setup() -> None:
-    import warnings
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("DEBUG", "true")
-    warnings.filterwarnings("ignore", message="No directory at")  # WhiteNoise without collected files
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    settings.DEBUG = False  # no SQL logging; CaptureQueriesContext forces its own
 
 
 # --- the data set ------------------------------------------------------------------------------
@@ -655,12 +639,6 @@ def explain(sql: str, params) -> list[str]:
             return [" | ".join(str(c) for c in row) for row in cursor.fetchall()]
     except DatabaseError as exc:
         return [f"(no plan: {exc})"]
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
-    return ordered[k]
 
 
 class _Slowest:

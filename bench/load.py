@@ -48,7 +48,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.queue import django_setup, free_port, load_average, log, percentiles, start_server  # noqa: E402
+from bench.queue import (  # noqa: E402
+    django_setup,
+    free_port,
+    load_average,
+    log,
+    percentiles,
+    start_server,
+    wait_ready,
+)
 
 TENANT_CODE = "lbench"
 ROOT_REGION = "520000"  # 贵州省
@@ -252,21 +260,6 @@ def run_load(args, base: str, officials, drafts) -> dict:
     }
 
 
-def wait_ready(base: str, server, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode}: see the log in bench-results/")
-        try:
-            with urllib.request.urlopen(f"{base}/{TENANT_CODE}/login/", timeout=5) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"gunicorn did not answer within {timeout:.0f} s")
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     django_setup()
@@ -290,7 +283,7 @@ def main(argv=None) -> int:
     log_path = Path(args.output).with_name("load-gunicorn.log")
     server = start_server(args, port, log_path)
     try:
-        wait_ready(base, server)
+        wait_ready(base, server, tenant_code=TENANT_CODE)
         log(
             f"  gunicorn {args.workers} workers × {args.threads} threads; think {args.think_ms:.0f} ms, "
             f"ramp {args.ramp:.0f} s …"

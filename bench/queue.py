@@ -511,13 +511,15 @@ def start_server(args, port: int, log_path: Path) -> subprocess.Popen:
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
 
 
-def wait_ready(base: str, server: subprocess.Popen, timeout: float = 90.0) -> None:
+def wait_ready(base: str, server: subprocess.Popen, timeout: float = 90.0, *, tenant_code: str = "") -> None:
+    """Until gunicorn answers the tenant's login page (this bench's tenant unless another is named)."""
+    tenant_code = tenant_code or TENANT_CODE
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise SystemExit(f"gunicorn exited with {server.returncode}: see the log in bench-results/")
         try:
-            with urllib.request.urlopen(f"{base}/{TENANT_CODE}/login/", timeout=5) as response:  # noqa: S310
+            with urllib.request.urlopen(f"{base}/{tenant_code}/login/", timeout=5) as response:  # noqa: S310
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError):
