@@ -106,14 +106,9 @@ def _members(enterprise: Enterprise) -> list[User]:
 
 
 def _commissioner(enterprise: Enterprise) -> User | None:
-    from certification.models import CommissionerAssignment
+    from certification.commissioners import current_commissioner
 
-    row = (
-        CommissionerAssignment.objects.filter(enterprise=enterprise, ended_on__isnull=True)
-        .select_related("commissioner")
-        .first()
-    )
-    return row.commissioner if row else None
+    return current_commissioner(enterprise)
 
 
 def _end_service_if_uncertified(certification: Certification, *, by: User | None, reason: str) -> None:
