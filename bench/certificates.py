@@ -249,6 +249,7 @@ def setup_data(n: int):
                         number=NUMBER.format(i + 1),
                         program_id=program.pk,
                         enterprise_id=a.enterprise_id,
+                        county_id=a.county_id,  # the enterprise's (Certification.save is bypassed)
                         application_id=a.pk,
                         published_list_id=published.pk,
                         issued_on=ISSUED_ON,

@@ -22,7 +22,7 @@ class CertificationConfig(AppConfig):
             publication,
             workflow,
         )
-        from certification.models import Certification
+        from certification.models import Certification, enterprise_moved
         from enterprises import documents as enterprise_documents
         from enterprises import services as enterprise_services
         from portal import demo as portal_demo
@@ -35,6 +35,9 @@ class CertificationConfig(AppConfig):
         post_save.connect(directory_cache.certification_saved, sender=Certification, dispatch_uid="listing")
         post_delete.connect(
             directory_cache.certification_saved, sender=Certification, dispatch_uid="listing-"
+        )
+        post_save.connect(
+            enterprise_moved, sender="enterprises.Enterprise", dispatch_uid="certification-county"
         )
         workflow.APPLY_BLOCKERS.append(lifecycle.apply_bar_reason)
         lifecycle.DAILY_HOOKS.append(monitoring.monitoring_daily)

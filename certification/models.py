@@ -842,6 +842,12 @@ class Certification(models.Model):
         on_delete=models.PROTECT,
         related_name="certifications",
     )
+    # The enterprise's county and industry section (GB/T 4754 门类, the first letter of its class), copied when
+    # the certification is made and kept with the enterprise's (`enterprise_moved`): the dashboards count
+    # certifications by region and section without a join to every enterprise (issue 9: the provincial
+    # dashboard over 100,000 enterprises in under 300 ms).
+    county = models.ForeignKey(Region, verbose_name=_("county"), on_delete=models.PROTECT, related_name="+")
+    industry_section = models.CharField(_("industry section"), max_length=1, blank=True)
     application = models.OneToOneField(Application, on_delete=models.PROTECT, related_name="certification")
     published_list = models.ForeignKey(PublishedList, on_delete=models.PROTECT, related_name="certifications")
     issued_on = models.DateField(_("issued on"))
@@ -874,6 +880,26 @@ class Certification(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    def save(self, *args, **kwargs):
+        if self.county_id is None or not self.industry_section:
+            enterprises = self._meta.get_field("enterprise").related_model.objects
+            county_id, industry_id = enterprises.values_list("county_id", "industry_id").get(
+                pk=self.enterprise_id
+            )
+            self.county_id = county_id
+            self.industry_section = industry_id[:1]
+        super().save(*args, **kwargs)
+
+
+def enterprise_moved(sender, instance, update_fields=None, **kwargs) -> None:
+    """post_save of an Enterprise: its certifications follow its county and industry section."""
+    if update_fields is not None and not {"county", "industry"} & set(update_fields):
+        return
+    section = instance.industry_id[:1]
+    Certification.objects.filter(enterprise_id=instance.pk).exclude(
+        county_id=instance.county_id, industry_section=section
+    ).update(county_id=instance.county_id, industry_section=section)
 
 
 class NumberSequence(models.Model):

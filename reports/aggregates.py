@@ -38,6 +38,8 @@ the key starts afresh every morning.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -45,7 +47,7 @@ from functools import partial
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import CharField, Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import CharField, Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Cast, Substr
 from django.utils import timezone
 
@@ -66,6 +68,8 @@ from funding.models import Budget, Entitlement
 from portal.models import Region, Tenant
 from reports.metrics import TargetSpec, target_counts
 from reports.models import Target
+
+logger = logging.getLogger(__name__)
 
 CODE_SEGMENT = 7  # "520102/": one level of Region.path
 EXPIRY_DAYS = 90
@@ -105,14 +109,81 @@ def generation(tenant_id: int) -> int:
 
 
 def bump(tenant_id: int) -> None:
-    """Forget every cached dashboard of a tenant (a new generation; old keys expire on their own)."""
+    """Forget every cached dashboard of a tenant (a new generation; old keys expire on their own), and have
+    the worker count again the dashboards people look at (`refresh_soon`)."""
     key = _generation_key(tenant_id)
-    if cache.add(key, 2, None):
+    if not cache.add(key, 2, None):
+        try:
+            cache.incr(key)
+        except ValueError:  # evicted between add and incr
+            cache.set(key, 2, None)
+    refresh_soon(tenant_id)
+
+
+# --- refresh ahead --------------------------------------------------------------------------------------
+# Counting a province again takes a few hundred milliseconds of the database (bench/dashboard.py, "cold").
+# Rather than make the next official to open the page wait for it, a change has the worker count again, a
+# moment later, every dashboard of the tenant that was looked at in the last hour; the page then reads the
+# new generation from the cache. A page opened before the worker is done counts for itself, as before: the
+# numbers are never older than the last commit. A burst of changes (a bulk recommendation) is counted once.
+REFRESH_DELAY = 2  # seconds
+VIEWED_FOR = 3600  # seconds: dashboards not looked at for an hour are left to the next visitor
+SEEN_EVERY = 300  # seconds: how often a warm view renews its place on the list
+
+
+def _viewed_key(tenant_id: int) -> str:
+    return f"reports-viewed:{tenant_id}"
+
+
+def _seen(tenant_id: int, region_id: int, year: int) -> None:
+    """Put a dashboard on the tenant's list of dashboards in use (one cache round trip when it is there)."""
+    if not cache.add(f"reports-seen:{tenant_id}:{region_id}:{year}", 1, SEEN_EVERY):
         return
+    viewed = cache.get(_viewed_key(tenant_id)) or {}
+    viewed[(region_id, year)] = time.time()
+    cache.set(_viewed_key(tenant_id), viewed, VIEWED_FOR)
+
+
+def refresh_soon(tenant_id: int) -> None:
+    """After a commit: the worker counts the tenant's dashboards in use again in REFRESH_DELAY seconds.
+
+    Not with in-process tasks (the embedded default, unit tests): there the next visitor counts, as the task
+    would run inside the request that made the change."""
+    from celery import current_app
+
+    if current_app.conf.task_always_eager or not cache.get(_viewed_key(tenant_id)):
+        return
+    if not cache.add(f"reports-refresh:{tenant_id}", 1, REFRESH_DELAY):
+        return  # one is already on its way and will read this change too
+    from reports.tasks import refresh_dashboards
+
     try:
-        cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 2, None)
+        refresh_dashboards.apply_async((tenant_id,), countdown=REFRESH_DELAY)
+    except Exception:  # noqa: BLE001 - the broker is down: the next visitor counts, nothing is lost
+        logger.warning("dashboard refresh of tenant %s not queued", tenant_id, exc_info=True)
+
+
+def refresh(tenant_id: int, *, today: date | None = None) -> int:
+    """Count again the dashboards of the tenant looked at in the last hour (each once per generation).
+    Returns how many were counted."""
+    today = today or timezone.localdate()
+    viewed = cache.get(_viewed_key(tenant_id)) or {}
+    cutoff = time.time() - VIEWED_FOR
+    wanted = {(region_id, year) for (region_id, year), at in viewed.items() if at >= cutoff}
+    if not wanted:
+        return 0
+    tenant = Tenant.objects.get(pk=tenant_id)
+    regions = Region.objects.in_bulk([region_id for region_id, _year in wanted])
+    counted = 0
+    for region_id, year in sorted(wanted):
+        region = regions.get(region_id)
+        if region is None:
+            continue
+        key = cache_key("dashboard", tenant_id, region_id, year, today)
+        if cache.get(key) is None:
+            cache.set(key, compute(tenant, region, year, today=today), TTL)
+            counted += 1
+    return counted
 
 
 def _tenant_of(instance) -> int | None:
@@ -233,6 +304,7 @@ def dashboard_data(tenant: Tenant, region: Region, year: int, *, today: date | N
     if data is None:
         data = compute(tenant, region, year, today=today)
         cache.set(key, data, TTL)
+    _seen(tenant.pk, region.pk, year)
     return data
 
 
@@ -271,7 +343,7 @@ def _issued_year():
 
 def _certified(tenant: Tenant, scope: Scope, year: int) -> dict:
     active = Q(status=CS.ACTIVE)
-    base = scope.limit(Certification.objects.filter(tenant=tenant), "enterprise__county_id")
+    base = scope.limit(Certification.objects.filter(tenant=tenant), "county_id")
     # Enterprises holding a certification in force, per county: Enterprise.directory_listed says exactly that
     # (certification.directory_cache keeps it with every change of a certification, for the public
     # directory), so they are counted from its partial index, without a DISTINCT over the certifications.
@@ -286,11 +358,11 @@ def _certified(tenant: Tenant, scope: Scope, year: int) -> dict:
         base.filter(issued_on__gte=date(year, 1, 1), issued_on__lte=date(year, 12, 31))
         .exclude(status=CS.REVOKED)
         .order_by()
-        .values(county=F("enterprise__county_id"))
+        .values(in_county=F("county_id"))
         .annotate(n=Count("enterprise_id", distinct=True))
     )
     in_force = _per_child(scope, listed, "county_id")
-    new_by_child = _per_child(scope, new, "county")
+    new_by_child = _per_child(scope, new, "in_county")
     by_child = {
         child: {"n": in_force.get(child, 0), "new": new_by_child.get(child, 0)}
         for child in {*in_force, *new_by_child}
@@ -303,7 +375,7 @@ def _certified(tenant: Tenant, scope: Scope, year: int) -> dict:
         .order_by()
         .values(
             "program_id",
-            section=Substr("enterprise__industry_id", 1, 1),
+            section=F("industry_section"),
             issued=_issued_year(),
         )
         .annotate(n=Count("pk"))
@@ -406,48 +478,53 @@ def _attention(tenant: Tenant, scope: Scope, today: date) -> dict:
             waiting = waiting.filter(Exists(overdue_stage))
         rows = waiting.order_by().values("current_region_id", "level").annotate(n=Count("pk"))
         overdue = _per_child(scope, rows, "current_region_id", ("level",))
-    in_force = scope.limit(
-        Certification.objects.filter(tenant=tenant, status=CS.ACTIVE), "enterprise__county_id"
-    )
+    in_force = scope.limit(Certification.objects.filter(tenant=tenant, status=CS.ACTIVE), "county_id")
     expiring = (
         in_force.filter(valid_until__gte=today, valid_until__lte=today + timedelta(days=EXPIRY_DAYS))
         .order_by()
-        .values(county=F("enterprise__county_id"))
+        .values(in_county=F("county_id"))
         .annotate(n=Count("pk"))
     )
-    warnings = (
-        scope.limit(
-            MonitoringWarning.objects.filter(tenant=tenant, resolved_at__isnull=True), "enterprise__county_id"
-        )
-        .order_by()
-        .values(county=F("enterprise__county_id"))
-        .annotate(n=Count("pk"))
+    warnings = _per_enterprise_county(
+        scope, MonitoringWarning.objects.filter(tenant=tenant, resolved_at__isnull=True)
     )
     # certification.commissioners.coverage_by_region: overdue = a certified enterprise whose current
     # commissioner was assigned before the cutoff and has not visited since. One current assignment per
     # enterprise (a constraint), so the assignments count the enterprises.
     cutoff = today - timedelta(days=lifecycle_settings(tenant).visit_interval_days)
-    certified = Certification.objects.filter(enterprise_id=OuterRef("enterprise_id"), status=CS.ACTIVE)
     visited = Visit.objects.filter(enterprise_id=OuterRef("enterprise_id"), visited_on__gte=cutoff)
-    visits = (
-        scope.limit(
-            CommissionerAssignment.objects.filter(
-                tenant=tenant, ended_on__isnull=True, started_on__lt=cutoff
-            ),
-            "enterprise__county_id",
-        )
-        .filter(Exists(certified))
-        .exclude(Exists(visited))
-        .order_by()
-        .values(county=F("enterprise__county_id"))
-        .annotate(n=Count("pk"))
+    visits = _per_enterprise_county(
+        scope,
+        CommissionerAssignment.objects.filter(
+            tenant=tenant, ended_on__isnull=True, started_on__lt=cutoff
+        ).exclude(Exists(visited)),
+        # certified: holds a certification in force (Enterprise.directory_listed, kept by directory_cache)
+        directory_listed=True,
     )
     return {
         "overdue": [{"child": c, "level": lv, "n": n} for (c, lv), n in overdue.items()],
-        "expiring": _per_child(scope, expiring, "county"),
+        "expiring": _per_child(scope, expiring, "in_county"),
         "warnings": _per_child(scope, warnings, "county"),
         "visits": _per_child(scope, visits, "county"),
     }
+
+
+def _per_enterprise_county(scope: Scope, qs, **enterprise) -> list[dict]:
+    """[{county, n}]: the rows of a small table (warnings, assignments: thousands) of the scope's enterprises
+    (and those meeting `enterprise`) counted by their enterprise's county, looked up per row by the
+    enterprise's key rather than by joining every enterprise of the tenant (which the planner reads whole)."""
+    of_enterprise = Enterprise.objects.filter(pk=OuterRef("enterprise_id"), **enterprise).order_by()
+    if not scope.whole_tenant:
+        of_enterprise = of_enterprise.filter(county_id__in=list(scope.regions))
+    # An enterprise left out (outside the scope, or not meeting `enterprise`) has no county here.
+    county = Subquery(of_enterprise.values("county_id"))
+    return (
+        qs.annotate(county=county)
+        .filter(county__isnull=False)
+        .order_by()
+        .values("county")
+        .annotate(n=Count("pk"))
+    )
 
 
 def _awards(tenant: Tenant, scope: Scope, year: int) -> dict:

@@ -187,16 +187,16 @@ def _by_county(
     for start in range(0, len(names), CHUNK):
         chunk = names[start : start + CHUNK]
         found = (
-            queryset.values(county=F(county_field))
+            queryset.values(in_county=F(county_field))
             .annotate(**{name: Count(field, distinct=True, filter=conditions[name]) for name in chunk})
             .order_by()
         )
         if start == 0:
             rows = [dict(r) for r in found]
         else:
-            extra = {r["county"]: r for r in found}
+            extra = {r["in_county"]: r for r in found}
             for r in rows:
-                r.update({name: extra.get(r["county"], {}).get(name, 0) for name in chunk})
+                r.update({name: extra.get(r["in_county"], {}).get(name, 0) for name in chunk})
     paths = county_paths()
     counts = {}
     for spec in specs:
@@ -204,7 +204,7 @@ def _by_county(
             continue
         column = columns[filters[spec.pk][0]]
         counts[spec.pk] = sum(
-            r[column] or 0 for r in rows if paths.get(r["county"], "").startswith(spec.region_path)
+            r[column] or 0 for r in rows if paths.get(r["in_county"], "").startswith(spec.region_path)
         )
     return counts
 
@@ -250,11 +250,11 @@ def target_counts(
     }
     if certified:
         qs = Certification.objects.filter(tenant_id=tenant_id)
-        counts |= _by_county(qs, "enterprise__county_id", "enterprise_id", certified, paths, specs)
+        counts |= _by_county(qs, "county_id", "enterprise_id", certified, paths, specs)
     revenue = {s.pk: (_key(s, today), _revenue_filter(s, today)) for s in specs if s.metric == M.SRDI_REVENUE}
     if revenue:
         qs = Certification.objects.filter(tenant_id=tenant_id)
-        counts |= _by_county(qs, "enterprise__county_id", "enterprise_id", revenue, paths, specs)
+        counts |= _by_county(qs, "county_id", "enterprise_id", revenue, paths, specs)
     external = {
         s.pk: (_key(s, today), Q(level__in=EXTERNAL_LEVELS[s.metric]) & _dated_window("certified_on", s))
         for s in specs

@@ -12,3 +12,12 @@ def render_development_report(job_id: int) -> bool:
     from reports import report_pdf
 
     return report_pdf.report_job_run(job_id=job_id)
+
+
+@shared_task(ignore_result=True, time_limit=300, soft_time_limit=280)
+def refresh_dashboards(tenant_id: int) -> int:
+    """Count again the dashboards in use of a tenant after a change (reports.aggregates.refresh_soon).
+    Acks early, no retry: a lost refresh only leaves the counting to the next visitor."""
+    from reports import aggregates
+
+    return aggregates.refresh(tenant_id)

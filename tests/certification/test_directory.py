@@ -139,6 +139,25 @@ def test_name_pinyin_is_kept_up_to_date_by_save(gz):
     assert Enterprise.objects.get(pk=e.pk).name_pinyin == "a li"
 
 
+def test_a_certification_carries_its_enterprises_county_and_industry_section(certifier, gz):
+    # Certification.county / industry_section: copied when the certification is made, for the dashboards
+    e = enterprise(gz, "520102", 1, "迁址企业有限公司", industry="C3484")
+    cert = certifier.certify(e)
+    assert (cert.county.code, cert.industry_section) == ("520102", "C")
+    # and they follow the enterprise when it moves county or changes its industry
+    e.county = region(gz, "520103")
+    e.industry_id = "I6513"
+    e.save()
+    cert.refresh_from_db()
+    assert (cert.county.code, cert.industry_section) == ("520103", "I")
+    # a save that names other fields leaves them alone (no query needed)
+    Enterprise.objects.filter(pk=e.pk).update(county=region(gz, "520102"))
+    e.refresh_from_db()
+    e.save(update_fields=["name"])
+    cert.refresh_from_db()
+    assert cert.county.code == "520103"
+
+
 def test_the_directory_lists_a_published_certification_without_signing_in(client, published):
     response = client.get(url("directory"))
     assert response.status_code == 200
