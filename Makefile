@@ -16,7 +16,15 @@ $(VENV)/.installed: requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+# axe-core (package.json) for the browser tests' accessibility checks. Optional: without npm, `make run` still
+# works and those checks skip locally (CI installs npm and fails instead).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --no-audit --no-fund --loglevel=error && touch $@ \
+	    || echo "warning: npm ci failed; the accessibility checks will skip locally"; \
+	else echo "npm not found: skipping axe-core (the accessibility checks skip locally)"; fi
+
+install: $(VENV)/.installed node_modules/.installed
 
 translations: install
 	DEBUG=true $(MANAGE) compiletranslations -v0 > /dev/null
@@ -62,7 +70,7 @@ beat: install
 
 # Developers: extract strings after changing templates or code (needs GNU gettext).
 messages: install
-	DEBUG=true $(MANAGE) makemessages -l zh_Hans -l en --ignore=.venv --ignore=tests --ignore=staticfiles --no-obsolete
+	DEBUG=true $(MANAGE) makemessages -l zh_Hans -l en --ignore=.venv --ignore=node_modules --ignore=tests --ignore=staticfiles --no-obsolete
 
 # Regenerate the pinned requirement files from pyproject.toml.
 lock: install
@@ -70,4 +78,4 @@ lock: install
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links --extra=dev -o requirements-dev.txt pyproject.toml
 
 clean:
-	rm -rf $(VENV) db staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db staticfiles .pytest_cache .ruff_cache node_modules

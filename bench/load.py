@@ -13,11 +13,16 @@ through the real services (certification.workflow), so every run measures the sa
 criteria are the test suite's small definition (tests/certification/definitions.py): the load is the
 workflow's, not the criteria engine's (bench/screening.py measures that).
 
-Driver: one thread per user (220 by default), urllib, think time between two requests exponentially
-distributed with mean --think-ms (1000), users arriving over --ramp seconds. Threads rather than locust:
-the scenario is a fixed script per user, urllib and threads are what bench/queue.py already uses, and the
-work per request is the server's, so 220 mostly sleeping client threads cost little on the 2 cores the
-server also runs on; locust would add gevent and its own process for no figure we need.
+Driver: one thread per user (220 by default), urllib, users arriving over --ramp seconds, think time between
+two requests exponentially distributed with mean --think-ms: 10,000 by default, a person saving a section of
+the form, reading the answer and typing the next; with all 220 at work at once that is about 22 requests a
+second. --think-ms 1000 is a stress test rather than a day: 220 people each clicking every second ask the
+2-core machine for ~200 requests a second, past what it serves, and shows where it saturates.
+
+Threads rather than locust: the scenario is a fixed script per user, urllib and threads are what
+bench/queue.py already uses, and the work per request is the server's, so 220 mostly sleeping client threads
+cost little on the 2 cores the server also runs on; locust would add gevent and its own process for no figure
+we need.
 
 Reports p50 / p95 / p99 per operation and overall, throughput, error rate; target (issue 10): p95 < 500 ms
 and no errors. Exits 1 on any error (a status other than the expected 2xx); the target is reported.
@@ -69,7 +74,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--enterprises", type=int, default=200, help="enterprise users, default 200")
     p.add_argument("--officials", type=int, default=20, help="county reviewers, default 20")
     p.add_argument("--saves", type=int, default=3, help="draft saves before submitting, default 3")
-    p.add_argument("--think-ms", type=float, default=1000.0, help="mean pause between requests, default 1000")
+    p.add_argument(
+        "--think-ms", type=float, default=10000.0, help="mean pause between requests, default 10000"
+    )
     p.add_argument("--ramp", type=float, default=20.0, help="users arrive over this many seconds, default 20")
     p.add_argument("--workers", type=int, default=3, help="gunicorn worker processes, default 3")
     p.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker (gthread), default 8")

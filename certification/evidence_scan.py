@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -26,6 +25,7 @@ from enterprises.models import Document
 from enterprises.scanning import ScanError, Scanner, ScannerUnavailable, get_scanner
 from portal.audit import audit_record
 from portal.models import Tenant, User
+from portal.on_commit import on_commit_robust
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ def rescan(kind: EvidenceKind, *, evidence, by: User, request=None):
         summary=f"{kind.label_of(evidence)} · {evidence.original_name}",
         request=request,
     )
-    transaction.on_commit(partial(kind.enqueue, evidence.pk), robust=True)
+    on_commit_robust(kind.enqueue, evidence.pk)
 
 
 def refusal(evidence, *, when_failed: str) -> str | None:

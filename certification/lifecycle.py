@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -60,6 +61,7 @@ from enterprises.models import Document, Enterprise, Membership
 from portal.audit import audit_record
 from portal.models import Post, Region, Tenant, User
 from portal.notifications import notification_send
+from portal.on_commit import on_commit_robust
 
 log = logging.getLogger(__name__)
 
@@ -591,7 +593,7 @@ def _renew(certification: Certification, reverification: Reverification, *, by: 
     )
     from certification.tasks import generate_certificate
 
-    transaction.on_commit(partial(generate_certificate.delay, certification.pk), robust=True)
+    on_commit_robust(generate_certificate.delay, certification.pk)
     transaction.on_commit(partial(directory_changed, certification.tenant_id))
 
 
@@ -757,9 +759,10 @@ def _evidence_store(revocation: Revocation, uploaded, name: str) -> RevocationEv
         sha256=file_sha256(uploaded),
     )
     uploaded.seek(0)
-    item.file.save(f"{revocation.certification.number}-{clean_name}", uploaded, save=False)
+    # Stored under a generated name (reliability.md F3): the uploader's name is metadata, never a path.
+    item.file.save(f"{uuid.uuid4().hex}{kind.extensions[0]}", uploaded, save=False)
     item.save()
-    transaction.on_commit(partial(_enqueue_evidence_scan, item.pk), robust=True)
+    on_commit_robust(_enqueue_evidence_scan, item.pk)
     return item
 
 

@@ -14,7 +14,6 @@ import logging
 import secrets
 import uuid
 from datetime import date, datetime, timedelta
-from functools import partial
 
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
@@ -44,6 +43,7 @@ from enterprises.scanning import Scanner
 from portal.audit import audit_record
 from portal.models import Post, Tenant, User
 from portal.notifications import notification_send
+from portal.on_commit import on_commit_robust
 from portal.workdays import period_end
 
 log = logging.getLogger(__name__)
@@ -324,7 +324,7 @@ def _objection_create(
         stored.append(item.file.name)
         # robust: with the objection committed, a broker that is down must not turn the filing into an
         # error page; the file stays PENDING and objection_evidence_stale_pending finds it.
-        transaction.on_commit(partial(_enqueue_evidence_scan, item.pk), robust=True)
+        on_commit_robust(_enqueue_evidence_scan, item.pk)
     audit_record(
         action="objection.filed",
         tenant=notice.tenant,

@@ -41,6 +41,7 @@ from enterprises.views import enterprise_member_required
 from portal.api.errors import DomainError
 from portal.audit import audit_record
 from portal.exports import xlsx_response
+from portal.masking import mask_phone
 from portal.models import Region
 from portal.views import tenant_login_required
 
@@ -242,7 +243,7 @@ def commissioner_home_export(request, tenant_code):
             (_("Unified social credit code"), lambda e: e.uscc),
             (_("County"), lambda e: e.county.name),
             (_("Contact person"), lambda e: e.contact_person),
-            (_("Mobile phone"), lambda e: e.contact_phone),
+            (_("Mobile phone"), lambda e: mask_phone(e.contact_phone)),
             (_("Commissioner since"), lambda e: e.assigned_on),
             (_("Last visit"), lambda e: e.last_visit),
             (_("Days since the last visit"), lambda e: (today - e.last_visit).days if e.last_visit else None),
@@ -533,7 +534,10 @@ def commissioner_assignments_export(request, tenant_code):
             (_("Certificates"), lambda e: "、".join(c.number for c in e.active_certifications)),
             (_("Programmes"), lambda e: "、".join(c.program.name for c in e.active_certifications)),
             (_("Service commissioner"), commissioner),
-            (_("Mobile phone"), lambda e: _current_of(e).commissioner.phone if _current_of(e) else ""),
+            (
+                _("Mobile phone"),
+                lambda e: mask_phone(_current_of(e).commissioner.phone) if _current_of(e) else "",
+            ),
             (_("Commissioner since"), lambda e: e.assigned_on),
             (_("Last visit"), lambda e: e.last_visit),
             (_("Overdue"), lambda e: _("yes") if e.overdue else _("no")),

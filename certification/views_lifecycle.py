@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST
 
 from certification import lifecycle, lifecycle_config, lifecycle_evidence
 from certification.forms_lifecycle import (
+    EVIDENCE_MAX_BYTES,
     QUEUE_TABS,
     ActForm,
     AttachForm,
@@ -52,6 +53,7 @@ from certification.models import (
     Screening,
 )
 from certification.transitions import REVIEW_ROLES
+from certification.upload_limits import limit_uploads, oversize_error
 from enterprises.facts import FACT_LABELS
 from enterprises.models import Document, Enterprise
 from enterprises.views import enterprise_member_required
@@ -957,6 +959,7 @@ def _error_summary(form) -> list[dict]:
     return rows
 
 
+@limit_uploads(EVIDENCE_MAX_BYTES)
 @tenant_login_required
 def revocation_new(request, tenant_code, pk):
     """Two steps: the ground and the reason; then the evidence and the confirmation, which revokes.
@@ -978,7 +981,8 @@ def revocation_new(request, tenant_code, pk):
     step = request.POST.get("step") if request.method == "POST" else None
     if step == "confirm":
         form = RevocationConfirmForm(request.POST, request.FILES)
-        if form.is_valid():
+        valid = form.is_valid()
+        if not oversize_error(request, form) and valid:
             data = form.cleaned_data
             try:
                 lifecycle.certification_revoke(

@@ -37,6 +37,7 @@ from enterprises.models import AnnualFigures
 from enterprises.views import enterprise_member_required
 from portal.audit import audit_record
 from portal.exports import xlsx_response
+from portal.masking import mask_phone
 from portal.views import tenant_login_required
 
 PAGE_SIZE = 25
@@ -372,7 +373,7 @@ def monitoring_export(request, tenant_code):
             (_("County"), lambda e: e.county.name),
             (_("Programmes"), lambda e: "、".join(c.program.name for c in e.active_certifications)),
             (_("Contact person"), lambda e: e.contact_person),
-            (_("Mobile phone"), lambda e: e.contact_phone),
+            (_("Mobile phone"), lambda e: mask_phone(e.contact_phone)),
             (_("Deadline"), lambda _e: status.deadline),
             (_("Days overdue"), lambda _e: status.days_overdue),
         ],

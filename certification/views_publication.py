@@ -33,6 +33,7 @@ from django.views.decorators.http import require_POST, require_safe
 from certification import lifecycle, publication
 from certification.application_pdf import content_disposition
 from certification.forms_publication import (
+    EVIDENCE_MAX_BYTES,
     CorrectionForm,
     NoticeCreateForm,
     ObjectionForm,
@@ -49,6 +50,7 @@ from certification.models import (
     PublishedList,
     Round,
 )
+from certification.upload_limits import limit_uploads, oversize_error
 from certification.workflow import WorkflowRefused
 from enterprises.documents import file_sha256
 from enterprises.views import enterprise_member_required
@@ -200,6 +202,7 @@ def _rate_reserve(ip: str, notice: Notice) -> list[str] | None:
     return taken
 
 
+@limit_uploads(EVIDENCE_MAX_BYTES)
 def objection_new(request, tenant_code, pk):
     notice = _public_notice(request, pk)
     if not publication.notice_is_open_for_objections(notice):
@@ -229,7 +232,8 @@ def objection_new(request, tenant_code, pk):
         response["Retry-After"] = "3600"
         return response
     form = ObjectionForm(request.POST, request.FILES, notice=notice)
-    if form.is_valid():
+    valid = form.is_valid()
+    if not oversize_error(request, form) and valid:
         data = form.cleaned_data
         try:
             objection = publication.objection_file(

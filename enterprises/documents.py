@@ -45,6 +45,7 @@ from enterprises.scanning import ScanError, Scanner, ScannerUnavailable, get_sca
 from portal.audit import audit_record
 from portal.models import Tenant, User
 from portal.notifications import notification_send
+from portal.on_commit import on_commit_robust
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,24 @@ def _check_ofd(fh: IO[bytes]) -> ValidationError | None:
     return None
 
 
+def archive_within_limits(fh: IO[bytes], *, max_entries: int, max_uncompressed: int) -> bool:
+    """Whether a ZIP package (an .xlsx, an OFD) is small enough to open, judged on its central directory
+    before any member is inflated (reliability.md F4; the zipfile docs' zip-bomb warning, CVE-2019-9674).
+
+    The declared sizes are what a reader would inflate to: zipfile stops reading a member at its
+    declared size, so a member that lies about it fails with BadZipFile instead of growing.
+    """
+    fh.seek(0)
+    try:
+        with zipfile.ZipFile(fh) as package:
+            entries = package.infolist()
+            within = len(entries) <= max_entries and sum(e.file_size for e in entries) <= max_uncompressed
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        within = False
+    fh.seek(0)
+    return within
+
+
 def _check_content(uploaded_file: File, original_name: str) -> FileKind:
     """The file's kind, judged by content; raises the refusal that says what is wrong."""
     not_allowed = _refuse(
@@ -283,7 +302,7 @@ def document_upload(
             )
             # robust: with the row committed, a broker that is down must not turn the upload into an
             # error page; the document stays PENDING and documents_stale_pending finds it (C7).
-            transaction.on_commit(partial(_enqueue_scan, document.pk), robust=True)
+            on_commit_robust(_enqueue_scan, document.pk)
     except BaseException:
         # Nothing stored on failure: the row rolled back, so the file must go too. (If a caller's own
         # outer transaction rolls back later, the file stays behind unreferenced; callers are views

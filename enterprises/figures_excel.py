@@ -13,6 +13,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from enterprises.documents import archive_within_limits
 from enterprises.models import AnnualFigures, Enterprise
 from enterprises.services import figures_check, figures_save
 from portal.models import User
@@ -21,6 +22,9 @@ from portal.models import User
 COLUMNS = ["fiscal_year", *AnnualFigures.FIELDS]
 INTEGER_FIELDS = {"fiscal_year", "employees", "rd_staff"}
 MAX_ROWS = 20
+# The template unpacks to about 20 KB in about 10 members; these leave room for any spreadsheet program.
+XLSX_MAX_ENTRIES = 200
+XLSX_MAX_UNCOMPRESSED = 20 * 1024 * 1024
 
 
 def _label(name: str) -> str:
@@ -84,6 +88,12 @@ def _parse_cell(name: str, value: Any) -> Any:
 
 def figures_parse(content: bytes) -> ImportResult:
     result = ImportResult()
+    # An .xlsx is a ZIP: its declared sizes are checked before openpyxl inflates anything (reliability.md F4).
+    if not archive_within_limits(
+        BytesIO(content), max_entries=XLSX_MAX_ENTRIES, max_uncompressed=XLSX_MAX_UNCOMPRESSED
+    ):
+        result.errors.append(_("The file could not be read as an Excel workbook."))
+        return result
     try:
         wb = load_workbook(BytesIO(content), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a broken file

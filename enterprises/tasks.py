@@ -56,17 +56,19 @@ def rescan_stale_documents() -> int:
 
 
 @shared_task(acks_late=True)
-def refresh_size_classes() -> int:
-    """Recompute every enterprise's stored size class; idempotent (only changed rows are written)."""
+def refresh_facts() -> int:
+    """Daily (beat "daily-refresh-enterprise-facts"): recompute every enterprise's stored facts and size class,
+    since "the last complete fiscal year" moves on 1 January. Idempotent: only changed rows are written."""
+    from django.db import transaction
+
     from enterprises.models import Enterprise
-    from enterprises.services import enterprise_refresh_size_class
+    from enterprises.services import enterprise_refresh_facts
 
     changed = 0
     qs = Enterprise.objects.select_related("industry").prefetch_related(
         "figures", "ip_items", "qualifications"
     )
-    for enterprise in qs.iterator(chunk_size=200):
-        before = enterprise.size_class
-        if enterprise_refresh_size_class(enterprise=enterprise) != before:
-            changed += 1
+    for enterprise in qs.order_by("pk").iterator(chunk_size=200):
+        with transaction.atomic():
+            changed += enterprise_refresh_facts(enterprise=enterprise)
     return changed

@@ -46,6 +46,7 @@ from enterprises.size_class import SizeClass
 from portal import permissions as portal_permissions
 from portal.audit import audit_record
 from portal.exports import XLSX, xlsx_response
+from portal.masking import mask_phone
 from portal.models import Region
 from portal.views import tenant_login_required
 
@@ -526,7 +527,7 @@ def enterprise_list(request, tenant_code):
                 (_("Industry"), lambda e: str(e.industry)),
                 (_("Size class"), lambda e: str(sizes.get(e.size_class, e.size_class))),
                 (_("Contact person"), lambda e: e.contact_person),
-                (_("Mobile phone"), lambda e: e.contact_phone),
+                (_("Mobile phone"), lambda e: mask_phone(e.contact_phone)),
                 (_("Registered"), lambda e: e.created_at),
             ],
             rows=qs[:20000].iterator(chunk_size=500),

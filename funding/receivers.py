@@ -10,15 +10,13 @@ certification that was rolled back. The service is idempotent and the daily swee
 
 from __future__ import annotations
 
-from functools import partial
-
-from django.db import transaction
+from portal.on_commit import on_commit_robust
 
 
 def certification_saved(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
     if raw or not created:
         return
-    transaction.on_commit(partial(_entitlements_after_commit, instance.pk), robust=True)
+    on_commit_robust(_entitlements_after_commit, instance.pk)
 
 
 def _entitlements_after_commit(certification_id: int) -> None:

@@ -251,6 +251,16 @@ class AuditEvent(models.Model):
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=16, default="success")
+    # The actor's posts and memberships when it happened ("county_reviewer@520102"): a later change of
+    # post must not rewrite who acted in which capacity (reliability.md L2).
+    actor_roles = models.CharField(_("roles"), max_length=255, blank=True)
+    # The X-Request-ID of the request that wrote the row: joins it to the log lines (reliability.md L2).
+    request_id = models.CharField(_("request id"), max_length=32, blank=True, db_index=True)
+    # Hash chain (reliability.md L5): row_hash is an HMAC of the row's content and prev_hash, prev_id/
+    # prev_hash name the row written before it. `manage.py verify_audit` recomputes both.
+    prev_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    row_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -266,6 +276,9 @@ class AuditEvent(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise AuditLogIsAppendOnly(_("Audit events cannot be changed."))
+        from portal import audit_chain
+
+        audit_chain.link(self)
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
@@ -286,6 +299,14 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("sent"), default=timezone.now)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("emailed"), null=True, blank=True)
+    # The outbox (reliability.md C7, C9): the row is written in the transaction of the change, the email task is
+    # sent after the commit. A send lost with the broker is sent again by portal.outbox, which counts its sends
+    # here and gives up after MAX_EMAIL_REQUEUES.
+    email_requeues = models.PositiveSmallIntegerField(_("email sent again"), default=0, editable=False)
+    email_requeued_at = models.DateTimeField(
+        _("email last sent again"), null=True, blank=True, editable=False
+    )
+    email_given_up_at = models.DateTimeField(_("email given up"), null=True, blank=True, editable=False)
 
     objects = TenantScopedQuerySet.as_manager()
 
@@ -293,7 +314,15 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "tenant", "read_at"], name="notification_inbox")]
+        indexes = [
+            models.Index(fields=["recipient", "tenant", "read_at"], name="notification_inbox"),
+            # what the outbox sweep reads: the few rows whose email is still due
+            models.Index(
+                fields=["created_at"],
+                name="notification_email_due",
+                condition=models.Q(emailed_at=None, email_given_up_at=None),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.subject

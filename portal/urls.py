@@ -27,18 +27,13 @@ tenant_patterns = [
 ]
 
 # Password change and reset are the same for every tenant: the account is the person's, not the tenant's.
+# Sign-in, its second step and the audited password change/reset come from portal.auth (first match wins).
 account_patterns = [
-    path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("", include("portal.auth.urls")),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
     path("password/reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
-    path(
-        "reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
-        name="password_reset_confirm",
-    ),
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
-    path("login/", auth_views.LoginView.as_view(), name="platform_login"),
 ]
 
 urlpatterns = [

@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal import permissions
-from portal.audit import audit_record
+from portal.audit import audit_record, note_denial
+from portal.auth.views import SecondFactorLoginMixin
 from portal.exports import xlsx_response
 from portal.filters import AuditEventFilter
 from portal.models import AuditEvent, Notification, Post, Region, Tenant
@@ -51,7 +52,9 @@ def tenant_home(request, tenant_code):
     return render(request, "portal/tenant_home.html", {"region_counts": counts})
 
 
-class TenantLoginView(auth_views.LoginView):
+class TenantLoginView(SecondFactorLoginMixin, auth_views.LoginView):
+    """Password first (axes counts failures, reliability.md A4); then the second factor where needed (A9)."""
+
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
@@ -230,6 +233,8 @@ def not_found(request, exception=None):
 
 
 def permission_denied(request, exception=None):
+    # The middleware writes the audit row of every 403 (portal.audit_middleware); this adds the reason.
+    note_denial(request, exception)
     return _api_error(
         request, 403, "permission_denied", _("You do not have permission to perform this action.")
     ) or render(request, "403.html", status=403)

@@ -172,6 +172,9 @@ class ReportJob(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # How often reports.reconcile sent a stuck job to the workers again, and when last (reliability.md C7, C9).
+    requeues = models.PositiveSmallIntegerField(default=0)
+    requeued_at = models.DateTimeField(null=True, blank=True)
 
     objects = TenantScopedQuerySet.as_manager()
     region_field = "region"

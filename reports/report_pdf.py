@@ -25,6 +25,7 @@ from certification.certificates import PAGE_COUNTERS, authority_of, chinese_date
 from certification.publication import sha256_of
 from portal.audit import audit_record
 from portal.models import Region, User
+from portal.on_commit import on_commit_robust
 from portal.pdf import render_pdf
 from reports.aggregates import compute
 from reports.circular import circular_table
@@ -75,7 +76,9 @@ def report_job_request(*, region: Region, year: int, by: User, request=None) -> 
             summary=f"{region.name} {year}",
             request=request,
         )
-        transaction.on_commit(lambda: render_development_report.delay(job.pk))
+        # Robust: with the broker down the request still ends on the job's page (waiting) instead of an
+        # error page; the committed QUEUED job is sent by reports.reconcile once the broker is back.
+        on_commit_robust(render_development_report.delay, job.pk)
     return job
 
 

@@ -14,6 +14,15 @@ def render_development_report(job_id: int) -> bool:
     return report_pdf.report_job_run(job_id=job_id)
 
 
+@shared_task
+def requeue_stuck_report_jobs() -> dict:
+    """Send again the report jobs whose task was lost (reliability.md C7); beat, every ten minutes.
+    Acks early: a run lost with its worker is replaced by the next one."""
+    from reports import reconcile
+
+    return reconcile.report_jobs_requeue()
+
+
 @shared_task(ignore_result=True, time_limit=300, soft_time_limit=280)
 def refresh_dashboards(tenant_id: int) -> int:
     """Count again the dashboards in use of a tenant after a change (reports.aggregates.refresh_soon).

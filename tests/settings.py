@@ -23,9 +23,12 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SECURE_SSL_REDIRECT = False
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
-# The browser tests talk plain HTTP to the live server.
+# The browser tests talk plain HTTP to the live server: no Secure flag, so no __Host- prefix either (a browser
+# refuses a __Host- cookie that is not Secure). tests/portal/test_security_deploy.py checks production's.
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+SESSION_COOKIE_NAME = "sessionid"
+CSRF_COOKIE_NAME = "csrftoken"
 
 # Unit tests run tasks in-process; tests marked `services` start a real worker and turn this off.
 CELERY_TASK_ALWAYS_EAGER = True
@@ -37,4 +40,7 @@ if REDIS_URL:  # noqa: F405
     # The cache gets a Redis database of its own: tests clear it, and must not flush the broker's queue.
     base, _sep, _db = REDIS_URL.rpartition("/")  # noqa: F405
     CACHES["default"]["LOCATION"] = f"{base}/14" if _db.isdigit() else REDIS_URL.rstrip("/") + "/14"  # noqa: F405
+    # Keys of this run's own too (its workers inherit SRDI_TEST_QUEUE): two runs sharing a Redis would otherwise
+    # read each other's cached rows, e.g. a tenant "gz" with the other database's primary key (a 404).
+    CACHES["default"]["KEY_PREFIX"] = CELERY_TASK_DEFAULT_QUEUE  # noqa: F405
 WHITENOISE_AUTOREFRESH = True  # no collectstatic before tests

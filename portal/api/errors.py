@@ -16,6 +16,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from portal.audit import note_denial
+
 
 class DomainError(exceptions.APIException):
     """A business rule said no: raised by services, shown to API and page users alike."""
@@ -72,6 +74,10 @@ def _field_messages(detail, prefix: str = "") -> dict[str, list[str]]:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, (PermissionDenied, exceptions.PermissionDenied, exceptions.NotAuthenticated)):
+        # portal.audit_middleware writes the audit row of the 403; this gives it the reason.
+        request = context.get("request")
+        note_denial(getattr(request, "_request", request), exc)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -1,8 +1,8 @@
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from portal.api import views
+from portal.auth.api import TokenObtainApi
 
 router = DefaultRouter()
 router.register("regions", views.RegionViewSet, basename="region")
@@ -15,6 +15,6 @@ tenant_patterns = [
 ]
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", TokenObtainApi.as_view(), name="api-token"),
     path("<slug:tenant_code>/", include(tenant_patterns)),
 ]

@@ -36,7 +36,7 @@
 
   function csrfToken() {
     if (csrfInput && csrfInput.value) { return csrfInput.value; }
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    var match = document.cookie.match(/(?:^|;\s*)(?:__Host-)?csrftoken=([^;]+)/);
     return match ? decodeURIComponent(match[1]) : "";
   }
 

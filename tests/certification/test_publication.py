@@ -378,7 +378,7 @@ def test_a_dismissed_objection_leaves_the_application_on_the_notice(notice, prov
 
 
 def test_an_upheld_objection_removes_the_entry_and_rejects_the_application(
-    notice, province_approver, owner, django_capture_on_commit_callbacks
+    notice, province_approver, owner, django_capture_on_commit_callbacks, mailoutbox
 ):
     # given: an objection to acme
     entry = notice.entries.get(application__enterprise__memberships__user=owner)
@@ -387,8 +387,9 @@ def test_an_upheld_objection_removes_the_entry_and_rejects_the_application(
     # when
     with django_capture_on_commit_callbacks() as callbacks:
         publication.objection_resolve(objection=objection, upheld=True, reply=reason, by=province_approver)
-        # then: nothing is sent before the commit
-        assert not Notification.objects.filter(recipient=owner, subject__contains="objection").exists()
+        # then: the inbox row is written with the change, and no email is sent before the commit
+        assert Notification.objects.filter(recipient=owner, subject__contains="objection").exists()
+        assert not [m for m in mailoutbox if owner.email in m.to]
     entry.refresh_from_db()
     assert entry.removed_at is not None and entry.removed_reason == reason
     application = Application.objects.get(pk=entry.application_id)
@@ -407,6 +408,7 @@ def test_an_upheld_objection_removes_the_entry_and_rejects_the_application(
         callback()
     note = Notification.objects.filter(recipient=owner).latest("pk")
     assert "upheld" in note.subject and reason in note.body
+    assert [m.subject for m in mailoutbox if owner.email in m.to] == [note.subject]
 
 
 def test_an_objection_is_resolved_once(notice, province_approver):

@@ -276,3 +276,18 @@ def test_citations_show_document_names_not_internal_keys():
         == "《贵州省推动中小企业“专精特新”发展实施方案》 四、2：营业收入2000万元以上"
     )
     assert "seed" not in cite("seed 004 三、1") and "domain.md" not in cite("domain.md §1.0")
+
+
+@pytest.mark.parametrize("tenant_fixture", ["gz", "xz"])
+def test_every_shipped_criteria_version_page_renders(db, client, request, tenant_fixture):
+    """Each version the portal ships (certification/criteria) shows its conditions and indicators: an
+    indicator without additive items once made the page fail (dict.items() in the template)."""
+    tenant = request.getfixturevalue(tenant_fixture)
+    assert services.criteria_load(tenant=tenant) > 0
+    client.force_login(official(tenant, tenant.root_region.code, Post.Role.TENANT_ADMIN))
+    versions = CriteriaVersion.objects.filter(program__tenant=tenant)
+    assert versions.exists()
+    for version in versions:
+        response = client.get(f"/{tenant.code}/screening/versions/{version.pk}/")
+        assert response.status_code == 200, version.label
+        assert version.label in response.content.decode()

@@ -7,6 +7,8 @@ Locally these skip with a reason when chromium is absent; in CI they must run.
 from __future__ import annotations
 
 import os
+import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,3 +70,26 @@ def demo(transactional_db, settings):
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A browser test that fails leaves a full-page screenshot of every page it had open in test-artifacts/,
+    named after the test, taken before the fixtures close the pages."""
+    report = yield
+    if report.when == "call" and report.failed:
+        browser = item.funcargs.get("browser")
+        if browser is None and "page" in item.funcargs:
+            browser = item.funcargs["page"].context.browser
+        if browser is not None:
+            _screenshot_open_pages(browser, re.sub(r"[^\w.-]+", "_", item.name))
+    return report
+
+
+def _screenshot_open_pages(browser, name: str) -> None:
+    pages = [p for context in browser.contexts for p in context.pages if not p.is_closed()]
+    for i, open_page in enumerate(pages, start=1):
+        try:
+            screenshot(open_page, name if len(pages) == 1 else f"{name}-{i}")
+        except Exception as exc:  # a crashed page must not hide the test's own failure
+            sys.stderr.write(f"could not screenshot {open_page.url}: {exc}\n")

@@ -11,6 +11,7 @@ from enterprises.demo import demo_uscc
 from enterprises.models import Enterprise
 from portal.management.commands.seed_demo import DEMO_PASSWORD
 from tests.e2e.conftest import screenshot
+from tests.e2e.second_factor import complete_second_factor
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +20,9 @@ def sign_in(page, username, password=DEMO_PASSWORD):
     page.goto("/gz/login/")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="登录").click()
+    complete_second_factor(page, username)  # provincial posts, funding officers, tenant admins
 
 
 def test_enterprise_registers_enters_figures_and_the_county_sees_it(page, demo, tmp_path):

@@ -16,6 +16,7 @@ from tests.certification.conftest import make_program
 from tests.certification.workflow_fixtures import add_figures, make_expert, make_round
 from tests.conftest import make_tenant, official
 from tests.e2e.conftest import screenshot
+from tests.e2e.second_factor import complete_second_factor
 from tests.enterprises.conftest import make_enterprise
 from tests.factories import PASSWORD, UserFactory
 
@@ -70,6 +71,7 @@ def sign_in(page, username):
     page.locator("#id_password").fill(PASSWORD)
     with page.expect_navigation():
         page.locator("main form button[type=submit]").first.click()
+    complete_second_factor(page, username)  # provincial posts, funding officers, tenant admins
 
 
 def decide(page, application, action, opinion, *, minor=False):

@@ -28,7 +28,7 @@ from enterprises.scanning import EICAR, ClamdScanner, ScannerUnavailable, ScanRe
 from enterprises.tasks import SCAN_MAX_RETRIES, rescan_stale_documents, scan_document
 from portal.models import AuditEvent, Notification
 from tests.conftest import region, require, require_postgres
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import UserFactory
 
 PDF_BYTES = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
@@ -592,7 +592,7 @@ def test_an_unreachable_clamd_is_reported_as_unavailable(tmp_path):
 
 
 def login(client: Client, user) -> Client:
-    assert client.login(username=user.username, password=PASSWORD)
+    client.force_login(user)
     return client
 
 

@@ -80,4 +80,6 @@ def test_embedded_default_runs_tasks_in_process_and_full_stack_uses_redis():
             "REDIS_URL": "redis://127.0.0.1:6379/3",
         },
     )
-    assert result.stdout.split() == ["False", "RedisCache", "redis://127.0.0.1:6379/3"], result.stderr
+    assert result.stdout.split() == ["False", "ResilientRedisCache", "redis://127.0.0.1:6379/3"], (
+        result.stderr
+    )

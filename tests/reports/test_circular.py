@@ -5,14 +5,16 @@ from __future__ import annotations
 from io import BytesIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from openpyxl import load_workbook
 
 from portal.models import Region
-from tests.factories import PASSWORD
 from tests.reports.conftest import read_page
 
 pytestmark = pytest.mark.django_db
+
+User = get_user_model()
 
 
 def url(tenant, name="region_circular", **query) -> str:
@@ -27,7 +29,7 @@ def ranks(page, column="rank") -> dict[str, str]:
 def test_the_prefectures_are_ranked_by_certified_enterprises_ties_sharing_a_rank(
     client, world, province_reviewer
 ):
-    client.login(username=province_reviewer.username, password=PASSWORD)
+    client.force_login(province_reviewer)
     page = read_page(client.get(url(world.tenant)))
     prefectures = Region.objects.filter(tenant=world.tenant, parent__code="520000").count()
     got = ranks(page)
@@ -41,7 +43,7 @@ def test_the_prefectures_are_ranked_by_certified_enterprises_ties_sharing_a_rank
 def test_ranked_by_target_progress_regions_without_targets_come_last_unranked(
     client, world, province_reviewer
 ):
-    client.login(username=province_reviewer.username, password=PASSWORD)
+    client.force_login(province_reviewer)
     page = read_page(client.get(url(world.tenant, by="progress")))
     rows = page.tables["circular"]
     # 遵义: one target at 1 of 2 (50.0%); 贵阳: 3 of 4 (75.0%) and 1 of 20 (5.0%), a mean of 40.0%
@@ -53,7 +55,7 @@ def test_ranked_by_target_progress_regions_without_targets_come_last_unranked(
 
 
 def test_problems_rank_fewest_first(client, world, province_reviewer):
-    client.login(username=province_reviewer.username, password=PASSWORD)
+    client.force_login(province_reviewer)
     rows = read_page(client.get(url(world.tenant, by="overdue"))).tables["circular"]
     assert rows["520100"]["overdue"] == "2"  # e7 at 南明, e8 at 贵阳 itself (e9 waits at the province)
     assert rows["520100"]["rank"] == str(len(rows))
@@ -61,7 +63,7 @@ def test_problems_rank_fewest_first(client, world, province_reviewer):
 
 
 def test_the_circular_exports_to_excel(client, world, guiyang_official):
-    client.login(username="guiyang", password=PASSWORD)
+    client.force_login(User.objects.get(username="guiyang"))
     response = client.get(url(world.tenant, "region_circular_export", region="520100"))
     assert response.status_code == 200
     rows = list(load_workbook(BytesIO(response.content)).active.iter_rows(min_row=2, values_only=True))
@@ -71,9 +73,9 @@ def test_the_circular_exports_to_excel(client, world, guiyang_official):
 
 
 def test_the_circular_is_scoped_like_the_dashboard(client, world, guiyang_official, xz_admin):
-    client.login(username="guiyang", password=PASSWORD)
+    client.force_login(User.objects.get(username="guiyang"))
     assert client.get(url(world.tenant, region="520300")).status_code == 404
     assert client.get(url(world.tenant, "region_circular_export", region="520000")).status_code == 404
     client.logout()
-    client.login(username="xzadmin", password=PASSWORD)
+    client.force_login(User.objects.get(username="xzadmin"))
     assert client.get(url(world.tenant)).status_code == 404

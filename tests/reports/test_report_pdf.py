@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,10 +13,11 @@ from portal.models import AuditEvent
 from reports import report_pdf
 from reports.models import ReportJob
 from tests.conftest import region
-from tests.factories import PASSWORD
 from tests.portal.test_pdf import pdf_text
 
 pytestmark = pytest.mark.django_db
+
+User = get_user_model()
 
 
 def url(tenant, name, **kw):
@@ -30,7 +32,7 @@ def media(settings, tmp_path):
 def test_an_official_generates_the_report_and_downloads_it(
     client, world, guiyang_official, media, django_capture_on_commit_callbacks
 ):
-    client.login(username="guiyang", password=PASSWORD)
+    client.force_login(User.objects.get(username="guiyang"))
     year = timezone.localdate().year
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url(world.tenant, "reports_jobs"), {"region": "520100", "year": str(year)})
@@ -88,7 +90,7 @@ def test_a_failed_rendering_is_recorded_and_shown(
         )
     job.refresh_from_db()
     assert job.status == "failed" and "no fonts today" in job.error and not job.file
-    client.login(username="guiyang", password=PASSWORD)
+    client.force_login(User.objects.get(username="guiyang"))
     page = client.get(url(world.tenant, "reports_job", pk=job.pk)).content.decode()
     assert 'data-testid="report-error"' in page and "no fonts today" in page
     assert client.get(url(world.tenant, "reports_job_download", pk=job.pk)).status_code == 404
@@ -96,7 +98,7 @@ def test_a_failed_rendering_is_recorded_and_shown(
 
 def test_a_queued_job_shows_its_progress(client, world, guiyang_official):
     job = ReportJob.objects.create(tenant=world.tenant, region=region(world.tenant, "520100"), year=2026)
-    client.login(username="guiyang", password=PASSWORD)
+    client.force_login(User.objects.get(username="guiyang"))
     progress = client.get(url(world.tenant, "reports_job_progress", pk=job.pk)).json()
     assert progress == {
         "status": "queued",
@@ -113,7 +115,7 @@ def test_reports_of_other_regions_and_tenants_are_404(
 ):
     job = ReportJob.objects.create(tenant=world.tenant, region=region(world.tenant, "520100"), year=2026)
     zunyi = ReportJob.objects.create(tenant=world.tenant, region=region(world.tenant, "520300"), year=2026)
-    client.login(username="guiyang", password=PASSWORD)
+    client.force_login(User.objects.get(username="guiyang"))
     assert client.get(url(world.tenant, "reports_job", pk=zunyi.pk)).status_code == 404
     assert client.get(url(world.tenant, "reports_job_progress", pk=zunyi.pk)).status_code == 404
     # a region outside the scope cannot be asked for either
@@ -121,8 +123,8 @@ def test_reports_of_other_regions_and_tenants_are_404(
     assert response.status_code == 400
     assert ReportJob.objects.count() == 2
     client.logout()
-    client.login(username="nanming", password=PASSWORD)
+    client.force_login(User.objects.get(username="nanming"))
     assert client.get(url(world.tenant, "reports_job", pk=job.pk)).status_code == 404  # above the county
     client.logout()
-    client.login(username="xzadmin", password=PASSWORD)
+    client.force_login(User.objects.get(username="xzadmin"))
     assert client.get(url(world.tenant, "reports_job", pk=job.pk)).status_code == 404

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,11 +15,12 @@ from reports.metrics import Progress, TargetSpec, target_counts
 from reports.models import Designation, Target
 from tests.conftest import official, region
 from tests.enterprises.conftest import make_enterprise
-from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
 TODAY = date(2026, 1, 1)
+
+User = get_user_model()
 
 
 # --- the pace ----------------------------------------------------------------------------------------
@@ -153,7 +155,7 @@ def post_target(client, tenant, **fields):
 
 
 def test_a_county_official_records_a_target_for_its_county(client, gz, nanming_official):
-    client.login(username="nanming", password=PASSWORD)
+    client.force_login(User.objects.get(username="nanming"))
     response = post_target(client, gz)
     assert response.status_code == 302
     target = Target.objects.get(tenant=gz)
@@ -170,7 +172,7 @@ def test_a_county_official_records_a_target_for_its_county(client, gz, nanming_o
 
 
 def test_a_county_official_cannot_record_a_target_above_its_county(client, gz, nanming_official):
-    client.login(username="nanming", password=PASSWORD)
+    client.force_login(User.objects.get(username="nanming"))
     response = post_target(client, gz, region="520100")
     assert response.status_code == 400
     assert 'data-testid="problem-summary"' in response.content.decode()
@@ -178,7 +180,7 @@ def test_a_county_official_cannot_record_a_target_above_its_county(client, gz, n
 
 
 def test_a_programme_target_names_the_missing_programme(client, gz, guiyang_official):
-    client.login(username="guiyang", password=PASSWORD)
+    client.force_login(User.objects.get(username="guiyang"))
     response = post_target(client, gz, region="520100", metric="programme")
     assert response.status_code == 400
     body = response.content.decode()
@@ -188,7 +190,7 @@ def test_a_programme_target_names_the_missing_programme(client, gz, guiyang_offi
 
 
 def test_a_start_after_the_deadline_is_refused_with_the_field(client, gz, guiyang_official):
-    client.login(username="guiyang", password=PASSWORD)
+    client.force_login(User.objects.get(username="guiyang"))
     response = post_target(client, gz, region="520100", counts_from="2028-01-01")
     assert response.status_code == 400
     assert 'href="#id_counts_from"' in response.content.decode()
@@ -196,7 +198,7 @@ def test_a_start_after_the_deadline_is_refused_with_the_field(client, gz, guiyan
 
 
 def test_a_target_is_changed_and_deleted_with_an_audit_trail(client, gz, guiyang_official):
-    client.login(username="guiyang", password=PASSWORD)
+    client.force_login(User.objects.get(username="guiyang"))
     post_target(client, gz, region="520100")
     target = Target.objects.get()
     edit = page_url(gz, "reports_target_edit", pk=target.pk)
@@ -225,19 +227,19 @@ def test_targets_outside_the_region_or_tenant_are_404(client, gz, xz, nanming_of
     guiyang = Target.objects.create(
         tenant=gz, region=region(gz, "520100"), metric="srdi", value=3, deadline=date(2027, 1, 1), source="x"
     )
-    client.login(username="nanming", password=PASSWORD)
+    client.force_login(User.objects.get(username="nanming"))
     assert client.get(page_url(gz, "reports_target_edit", pk=guiyang.pk)).status_code == 404
     assert client.post(page_url(gz, "reports_target_delete", pk=guiyang.pk)).status_code == 404
     assert Target.objects.filter(pk=guiyang.pk).exists()
     client.logout()
-    client.login(username="xzadmin", password=PASSWORD)
+    client.force_login(User.objects.get(username="xzadmin"))
     assert client.get(page_url(gz)).status_code == 404
     assert client.get(page_url(xz, "reports_target_edit", pk=guiyang.pk)).status_code == 404
 
 
 def test_a_funding_officer_reads_the_dashboard_but_keeps_no_targets(client, gz):
     official(gz, "520000", Post.Role.FUNDING_OFFICER, username="gzfunding")
-    client.login(username="gzfunding", password=PASSWORD)
+    client.force_login(User.objects.get(username="gzfunding"))
     assert client.get(reverse("region_dashboard", kwargs={"tenant_code": gz.code})).status_code == 200
     assert client.get(page_url(gz)).status_code == 404
     assert client.get(page_url(gz, "reports_designations")).status_code == 404
@@ -248,7 +250,7 @@ def test_a_funding_officer_reads_the_dashboard_but_keeps_no_targets(client, gz):
 
 def test_a_designation_is_recorded_by_credit_code_and_counted(client, gz, guiyang_official):
     enterprise = make_enterprise(gz, "520102", 31, name="上市公司有限公司")
-    client.login(username="guiyang", password=PASSWORD)
+    client.force_login(User.objects.get(username="guiyang"))
     data = {
         "uscc": enterprise.uscc.lower(),
         "kind": "listed",
@@ -284,7 +286,7 @@ def test_a_designation_is_recorded_by_credit_code_and_counted(client, gz, guiyan
 def test_an_enterprise_outside_the_region_reads_as_absent(client, gz, xz, nanming_official):
     zunyi = make_enterprise(gz, "520302", 32, name="遵义企业有限公司")
     tibet = make_enterprise(xz, "540102", 33, name="西藏企业有限公司")
-    client.login(username="nanming", password=PASSWORD)
+    client.force_login(User.objects.get(username="nanming"))
     for enterprise in (zunyi, tibet):
         data = {"uscc": enterprise.uscc, "kind": "demonstration", "on": "2025-06-30", "reference": "x"}
         response = client.post(page_url(gz, "reports_designations"), data)

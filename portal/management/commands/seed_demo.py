@@ -16,6 +16,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 
 from portal.audit import audit_record
+from portal.auth.demo import demo_key_base32, seed_second_factor
 from portal.demo import SEEDERS
 from portal.models import Post, Region, Tenant, User
 from portal.notifications import notification_send
@@ -118,11 +119,18 @@ class Command(BaseCommand):
                 tenant = Tenant.objects.get(code=spec.code)
                 for seeder in SEEDERS:
                     accounts += seeder(tenant, password_hash=self.password_hash, log=self.stdout.write)
+            # Accounts that need a second factor get the demo authenticator key (reliability.md A9).
+            seed_second_factor()
         if not quiet_accounts:
             self.stdout.write(self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD})"))
             self.stdout.write(f"{'username':<20} {'tenant':<6} role / region")
             for username, tenant, what in accounts:
                 self.stdout.write(f"{username:<20} {tenant:<6} {what}")
+            self.stdout.write(
+                "Provincial reviewers and approvers, funding officers, tenant admins and platform_admin also need a "
+                f"one-time code: authenticator key {demo_key_base32()} (TOTP, 6 digits, 30 s), "
+                "or `DEBUG=true python manage.py demo_otp <username>`."
+            )
 
     def _tenant(self, spec: DemoTenant) -> list[tuple[str, str, str]]:
         tenant, created = Tenant.objects.get_or_create(
