@@ -348,12 +348,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # Two "level" choice sets with the same values (a region's level, a review level): named, so the schema
-    # is the same whatever language its labels are read in (drf_spectacular.W001 is a deploy-check warning).
-    "ENUM_NAME_OVERRIDES": {
-        "RegionLevelEnum": "portal.models.Region.Level",
-        "ReviewLevelEnum": "certification.models.Level",
-    },
     # every operation documents the API's error responses (401, 403, 404, 400): schemathesis checks them
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
