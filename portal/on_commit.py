@@ -19,4 +19,5 @@ def on_commit_robust(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Non
         func(*args, **kwargs)
 
     call.__qualname__ = getattr(func, "__qualname__", repr(func))
+    call.func, call.args, call.keywords = func, args, kwargs  # as a partial: tests find their callback
     transaction.on_commit(call, robust=True)

@@ -49,6 +49,10 @@ from tests.certification.workflow_fixtures import (  # noqa: F401
     wf_round,
 )
 
+# Every test touches the database through the family fixtures (getfixturevalue): marked, so that the reference
+# data (industries) a transactional test flushed is loaded again first (tests/conftest.py _reference_data).
+pytestmark = pytest.mark.django_db
+
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n%%EOF\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\0" * 64 + b"\xff\xd9"
 PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"

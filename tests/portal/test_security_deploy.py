@@ -35,7 +35,15 @@ PRODUCTION_ENV = {
     "CLAMD_SOCKET": "/nonexistent",
 }
 # The test run's own values that production would not have.
-TEST_ONLY = {"MALWARE_SCANNER", "SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE", "ALLOWED_HOSTS"}
+# DJANGO_ALLOW_ASYNC_UNSAFE: set by the browser tests' conftest (Playwright's loop) once they are imported.
+TEST_ONLY = {
+    "MALWARE_SCANNER",
+    "SECRET_KEY",
+    "DEBUG",
+    "DJANGO_SETTINGS_MODULE",
+    "ALLOWED_HOSTS",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+}
 
 
 def production(args: list[str], **extra_env: str) -> subprocess.CompletedProcess:
