@@ -390,9 +390,9 @@ def test_the_enterprise_quota_refuses_the_upload_that_would_pass_it(client, owne
     assert Document.objects.count() == 1 and len(all_files(media)) == 1
 
 
+# Evidence families only: a document upload takes one file (its form has a single file field).
+@pytest.mark.parametrize("family", ["objection", "revocation"], indirect=True)
 def test_more_evidence_files_than_allowed_are_refused(family, media):
-    if family.max_files == 1:
-        pytest.skip("a document is one file per upload")
     response = family.post([(f"e{i}.pdf", PDF) for i in range(family.max_files + 1)])
     assert response.status_code == 400
     assert any(family.field in a for a in field_alerts(response.content.decode()))
