@@ -54,7 +54,7 @@ if str(ROOT) not in sys.path:
 
 from bench.directory import django_setup, fill_industry_sections, log, percentile  # noqa: E402 - the same harness
 
-GENERATOR = 3  # bump when the generator changes: the stored data set is then generated again
+GENERATOR = 4  # bump when the generator changes: the stored data set is then generated again
 TENANT_CODE = "rbench"
 ROOT_REGION = "520000"  # 贵州省
 PASSWORD = "Bench-dashboard-2026"
@@ -256,12 +256,14 @@ def ensure_data(args, tenant, rounds, officials) -> str:
     from django.db import transaction
     from django.utils import timezone
 
+    from certification.directory_cache import tiers_value
     from certification.models import (
         Application,
         Certification,
         CommissionerAssignment,
         MonitoringWarning,
         Notice,
+        Program,
         PublishedList,
         QuotaUse,
         RoundQuota,
@@ -442,8 +444,17 @@ def ensure_data(args, tenant, rounds, officials) -> str:
             Certification.objects.bulk_create(certifications, batch_size=BATCH)
             _key_back(Certification, certifications, "number", [c.number for c in certifications])
             active = [c for c in certifications if c.status == "active"]
-            # bulk_create skips the signal that keeps the directory flag: set it as listing_refresh would.
-            Enterprise.objects.filter(pk__in=[c.enterprise_id for c in active]).update(directory_listed=True)
+            # bulk_create skips the signal that keeps the directory flag and the tiers in force: set them as
+            # listing_refresh would (one certification per enterprise here).
+            by_program: dict[int, list[int]] = {}
+            for c in active:
+                by_program.setdefault(c.program_id, []).append(c.enterprise_id)
+            tier_of = dict(Program.objects.filter(pk__in=list(by_program)).values_list("pk", "tier"))
+            for program_id, enterprise_ids in by_program.items():
+                for start in range(0, len(enterprise_ids), BATCH):
+                    Enterprise.objects.filter(pk__in=enterprise_ids[start : start + BATCH]).update(
+                        directory_listed=True, tiers_in_force=tiers_value([tier_of[program_id]])
+                    )
             MonitoringWarning.objects.bulk_create(
                 [
                     MonitoringWarning(

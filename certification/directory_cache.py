@@ -12,7 +12,6 @@ import hashlib
 from collections.abc import Iterable
 
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 COUNT_TTL = 600
@@ -41,12 +40,30 @@ def count_key(tenant, filters: dict) -> str:
 
 
 def listing_refresh(enterprise_ids: Iterable[int]) -> int:
-    """Recompute Enterprise.directory_listed (holds a certification in force) for these enterprises."""
+    """Recompute Enterprise.directory_listed (holds a certification in force) and Enterprise.tiers_in_force
+    (the programme tiers of those certifications) for these enterprises. Returns how many were updated."""
     from certification.models import Certification
     from enterprises.models import Enterprise
 
-    in_force = Certification.objects.filter(enterprise=OuterRef("pk"), status=Certification.Status.ACTIVE)
-    return Enterprise.objects.filter(pk__in=list(enterprise_ids)).update(directory_listed=Exists(in_force))
+    ids = set(enterprise_ids)
+    tiers: dict[int, set[str]] = {pk: set() for pk in ids}
+    for enterprise_id, tier in Certification.objects.filter(
+        enterprise_id__in=ids, status=Certification.Status.ACTIVE
+    ).values_list("enterprise_id", "program__tier"):
+        tiers[enterprise_id].add(tier)
+    by_value: dict[str, list[int]] = {}
+    for pk, found in tiers.items():
+        by_value.setdefault(tiers_value(found), []).append(pk)
+    return sum(
+        Enterprise.objects.filter(pk__in=pks).update(directory_listed=bool(value), tiers_in_force=value)
+        for value, pks in by_value.items()
+    )
+
+
+def tiers_value(tiers: Iterable[str]) -> str:
+    """Enterprise.tiers_in_force of these tiers: "|innovative|srdi|", "" for none."""
+    found = sorted(set(tiers))
+    return f"|{'|'.join(found)}|" if found else ""
 
 
 def certification_saved(sender, instance, **kwargs) -> None:

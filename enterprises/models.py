@@ -156,6 +156,10 @@ class Enterprise(models.Model):
     # (certification/directory_cache.py listing_refresh), so that the directory walks one partial index
     # instead of checking every enterprise for a certification (bench/directory.py).
     directory_listed = models.BooleanField(default=False, editable=False)
+    # The programme tiers (certification.Program.Tier) of the certifications in force, each between bars
+    # ("|innovative|srdi|"), "" when none; kept with directory_listed. The dashboard's targets count the
+    # enterprises in force of a tier from it, without a DISTINCT over the certifications (reports.metrics).
+    tiers_in_force = models.CharField(max_length=80, blank=True, default="", editable=False)
 
     created_at = models.DateTimeField(_("registered"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -183,7 +187,13 @@ class Enterprise(models.Model):
                 fields=["tenant", "county", "name_pinyin", "id", "name_folded"],
                 condition=Q(directory_listed=True),
                 name="enterprise_listed",
-            )
+            ),
+            # The dashboard's targets: enterprises in force per county and tier, from the index alone.
+            models.Index(
+                fields=["tenant", "county", "tiers_in_force", "id"],
+                condition=Q(directory_listed=True),
+                name="enterprise_tiers_in_force",
+            ),
         ]
 
     def __str__(self) -> str:

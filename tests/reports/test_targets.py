@@ -9,7 +9,9 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from certification.models import Certification, Revocation
+from certification.models import Certification, MonitoringWarning, Revocation
+from enterprises.models import AnnualFigures, Enterprise
+from funding.models import Entitlement
 from portal.models import AuditEvent, Post, Region
 from reports.metrics import Progress, TargetSpec, target_counts
 from reports.models import Designation, Target
@@ -117,6 +119,69 @@ def test_a_programme_target_counts_that_programme_only(world):
         source="x",
     )
     assert target_counts(world.tenant.pk, [spec(target)], timezone.localdate())[target.pk] == 1  # e1
+
+
+def test_each_enterprise_carries_the_tiers_it_holds_in_force(world):
+    e = world.enterprises
+    tiers = dict(
+        Enterprise.objects.filter(pk__in=[x.pk for x in e.values()]).values_list("pk", "tiers_in_force")
+    )
+    assert tiers[e["e1"].pk] == "|innovative|srdi|"  # two programmes in force
+    assert tiers[e["e3"].pk] == "|little_giant|"  # its old SRDI certification has expired
+    assert tiers[e["e4"].pk] == ""  # revoked
+    # a certification that ends takes its tier with it (Certification.save, as the lifecycle does)
+    cert = world.certifications["e1_cxx"]
+    cert.status = Certification.Status.EXPIRED
+    cert.save()
+    assert Enterprise.objects.get(pk=e["e1"].pk).tiers_in_force == "|srdi|"
+    srdi = world.certifications["e1_srdi"]
+    srdi.status = Certification.Status.REVOKED
+    srdi.save()
+    e1 = Enterprise.objects.get(pk=e["e1"].pk)
+    assert (e1.tiers_in_force, e1.directory_listed) == ("", False)
+    # and a deleted one (post_delete): e5's only certification
+    Entitlement.objects.filter(certification=world.certifications["e5_srdi"]).delete()
+    MonitoringWarning.objects.filter(certification=world.certifications["e5_srdi"]).delete()
+    world.certifications["e5_srdi"].delete()
+    assert Enterprise.objects.get(pk=e["e5"].pk).tiers_in_force == ""
+
+
+@pytest.mark.parametrize("metric", ["innovative", "srdi", "little_giant", "srdi_all", "srdi_revenue_1e8"])
+@pytest.mark.parametrize("code", ["520000", "520100", "520102", "520300"])
+def test_in_force_counts_agree_with_the_certifications_row_by_row(world, metric, code):
+    """Targets in force today are counted from Enterprise.tiers_in_force; the same number, counted here from
+    the certifications themselves, each enterprise once."""
+    today = timezone.localdate()
+    target = Target.objects.create(
+        tenant=world.tenant,
+        region=region(world.tenant, code),
+        metric=metric,
+        value=10,
+        deadline=date(today.year + 2, 12, 31),
+        source="x",
+    )
+    tiers = {"srdi_all": {"srdi", "little_giant"}, "srdi_revenue_1e8": {"srdi", "little_giant"}}.get(
+        metric, {metric}
+    )
+    above = set(
+        AnnualFigures.objects.filter(fiscal_year=today.year - 1, main_business_revenue__gt=10000).values_list(
+            "enterprise_id", flat=True
+        )
+    )
+    path = target.region.path
+    holders = {
+        c.enterprise_id
+        for c in Certification.objects.filter(tenant=world.tenant).select_related(
+            "program", "enterprise__county"
+        )
+        if c.status == "active"
+        and c.program.tier in tiers
+        and c.enterprise.county.path.startswith(path)
+        and (metric != "srdi_revenue_1e8" or c.enterprise_id in above)
+    }
+    assert target_counts(world.tenant.pk, [spec(target)], today)[target.pk] == len(holders)
+    if (metric, code) in {("srdi_all", "520100"), ("srdi", "520000")}:
+        assert len(holders) == 3  # e1, e2, e3 / e1, e2, e5: the fixture is not empty where it matters
 
 
 def test_the_counts_take_one_query_per_family_whatever_the_number_of_targets(
