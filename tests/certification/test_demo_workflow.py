@@ -36,6 +36,7 @@ from certification.models import (
 from certification.transitions import Action, roles_for, transition_for
 from enterprises.models import Document, Enterprise
 from portal.models import AuditEvent, Post, Region, User
+from tests.demo_snapshot import demo_portal
 
 S = Application.State
 EVERY_STATE = set(S.values)
@@ -73,8 +74,8 @@ def seeded(django_db_setup, django_db_blocker, tmp_path_factory):
     with django_db_blocker.unblock(), transaction.atomic():
         if not Industry.objects.exists():  # a transactional test before this module flushed them
             industries_load(Industry)
-        with override_settings(DEBUG=True, MEDIA_ROOT=tmp_path_factory.mktemp("media")):
-            call_command("seed_demo", quiet_accounts=True)
+        with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+            demo_portal()  # seeded once per run, restored after (tests/demo_snapshot.py)
         yield
         transaction.set_rollback(True)
 

@@ -9,14 +9,13 @@ from django.core.management import call_command
 from certification import library
 from certification.models import LibraryEntry, LibraryStageChange, LibraryTarget
 from portal.models import Region, Tenant
+from tests.demo_snapshot import demo_portal
 
 
 @pytest.fixture
 def xj(db, settings, tmp_path):
-    settings.DEBUG = True  # seed_demo refuses otherwise
     settings.MEDIA_ROOT = tmp_path / "media"
-    call_command("seed_demo", quiet_accounts=True, tenants=["xj"])
-    settings.DEBUG = False
+    demo_portal(tenants=["xj"])  # seeded once per run, restored after (tests/demo_snapshot.py)
     return Tenant.objects.get(code="xj")
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from certification import monitoring
 from certification.models import AnnualUpdate, Certification, ChangeReport, MonitoringWarning
 from portal.models import Tenant
+from tests.demo_snapshot import demo_portal
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +22,8 @@ def seeded(django_db_setup, django_db_blocker, tmp_path_factory):
     with django_db_blocker.unblock(), transaction.atomic():
         if not Industry.objects.exists():
             industries_load(Industry)
-        with override_settings(DEBUG=True, MEDIA_ROOT=tmp_path_factory.mktemp("media")):
-            call_command("seed_demo", quiet_accounts=True, tenants=["gz"])
+        with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+            demo_portal(tenants=["gz"])  # seeded once per run, restored after (tests/demo_snapshot.py)
         yield
         transaction.set_rollback(True)
 

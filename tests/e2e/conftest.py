@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from tests.conftest import require_chromium
+from tests.demo_snapshot import demo_portal
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls our
 # fixtures make from that thread are ordinary synchronous ones.
@@ -60,11 +60,9 @@ def page(browser, live_server):
 
 
 @pytest.fixture
-def demo(transactional_db, settings):
-    """The demo portal as `make run` shows it."""
-    settings.DEBUG = True  # seed_demo refuses otherwise; the live server itself is unaffected
-    call_command("seed_demo", quiet_accounts=True, tenants=["gz"])  # the browser tests visit /gz/ only
-    settings.DEBUG = False
+def demo(transactional_db):
+    """The demo portal as `make run` shows it (seeded once per run, restored after: tests/demo_snapshot.py)."""
+    demo_portal(tenants=["gz"])  # the browser tests visit /gz/ only
 
 
 def screenshot(page, name: str) -> None:

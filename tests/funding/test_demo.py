@@ -10,6 +10,7 @@ from django.core.management import call_command
 from funding import services
 from funding.models import AwardPolicy, BankAccount, Budget, Entitlement, LedgerEntry, PaymentBatch
 from portal.models import Post
+from tests.demo_snapshot import demo_portal
 
 S = Entitlement.State
 
@@ -22,11 +23,8 @@ def _counts() -> dict[str, int]:
 
 
 @pytest.fixture
-def seeded(db, settings, tmp_path, django_capture_on_commit_callbacks):
-    settings.DEBUG = True
-    settings.MEDIA_ROOT = tmp_path
-    with django_capture_on_commit_callbacks(execute=True):
-        call_command("seed_demo", tenants=["gz", "xj"], quiet_accounts=True)
+def seeded(db):
+    demo_portal(tenants=["gz", "xj"])  # seeded once per run, restored after (tests/demo_snapshot.py)
 
 
 def test_the_demo_ships_the_seed_policies_with_awards_in_every_state(seeded):
@@ -61,6 +59,7 @@ def test_the_demo_ships_the_seed_policies_with_awards_in_every_state(seeded):
 
 
 def test_the_funding_demo_is_idempotent(seeded, settings, django_capture_on_commit_callbacks):
+    settings.DEBUG = True  # seed_demo refuses otherwise
     first = _counts()
     with django_capture_on_commit_callbacks(execute=True):
         call_command("seed_demo", tenants=["gz", "xj"], quiet_accounts=True)

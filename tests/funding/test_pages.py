@@ -15,7 +15,6 @@ from decimal import Decimal
 from io import BytesIO
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -38,6 +37,7 @@ from portal.models import AuditEvent, Post, User
 from tests.certification.conftest import make_program
 from tests.certification.test_directory import Certifier
 from tests.conftest import official
+from tests.demo_snapshot import demo_portal
 from tests.enterprises.conftest import make_enterprise
 from tests.funding.conftest import certify, enterprises_of_nanming, make_policy
 
@@ -577,11 +577,8 @@ def test_the_report_of_another_region_is_empty(client, pending, zunyi_funding):
 
 
 @pytest.fixture
-def seeded(db, settings, tmp_path, django_capture_on_commit_callbacks):
-    settings.DEBUG = True
-    settings.MEDIA_ROOT = tmp_path
-    with django_capture_on_commit_callbacks(execute=True):
-        call_command("seed_demo", tenants=["gz"], quiet_accounts=True)
+def seeded(db):
+    demo_portal(tenants=["gz"])  # seeded once per run, restored after (tests/demo_snapshot.py)
 
 
 def test_every_page_renders_the_demo_s_awards_in_every_state(client, seeded):
