@@ -17,16 +17,23 @@ services would take hours and measure the writes, not the page.
 Measured in process, through django.test.Client (no HTTP, no concurrency), for the dashboard of the province,
 of a prefecture (贵阳市) and of a county (南明区), each as its own official:
 
-- cold: the tenant's dashboards forgotten before every request (reports.aggregates.bump), so every number is
-  counted again by the database;
+- cold: the tenant's dashboards forgotten before every request (reports.aggregates.bump) and no earlier numbers
+  kept, so every number is counted again by the database, in the request (the first view of the day, or no
+  Celery worker);
+- after a change: a change before every request (bump) that the worker has not counted yet: the page shows the
+  numbers counted before it, marked as being updated (stale while revalidate, reports.aggregates), and the
+  worker counts; no worker consumes the refresh tasks here, so this is the page's own cost;
 - warm: the numbers come from the cache (local memory here; Redis in production).
 
-For each: p50 / p95 over --requests requests (default 20 cold, 5 × as many warm) after one warm-up, the number
+For each: p50 / p95 over --requests requests (default 20 cold, 5 × as many after a change and warm) after one
+warm-up, the number
 of SQL queries (CaptureQueriesContext), their total time, and the slowest query with its plan (EXPLAIN QUERY
 PLAN on SQLite, EXPLAIN ANALYZE on PostgreSQL).
 
-Target (the issue): the provincial dashboard renders in under 300 ms at the 95th percentile. Both the cold and
-the warm p95 are reported against it; a miss is reported, not failed. A page that does not answer 200 with its
+Target (the issue): the provincial dashboard renders in under 300 ms at the 95th percentile. The cold, the
+after-a-change and the warm p95 are each reported against it; a miss is reported, not failed. Without REDIS_URL
+tasks run in process and there is no worker to count after a change: "after a change" is then counted by the
+page too. A page that does not answer 200 with its
 tables fails the run.
 
 Database: whatever DATABASE_URL says (the Makefile gives db/bench-dashboard.sqlite3 unless BENCH_DATABASE_URL is
@@ -680,12 +687,15 @@ def _timed(client, target: str, requests: int, before=None) -> list[float]:
 
 
 def measure(tenant, officials, requests: int) -> dict[str, dict]:
+    from django.core.cache import cache
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
+    from django.utils import timezone
 
-    from reports.aggregates import bump
+    from portal.models import Post
+    from reports.aggregates import _latest_key, bump
 
     url = reverse("region_dashboard", kwargs={"tenant_code": tenant.code})
     out = {}
@@ -696,7 +706,18 @@ def measure(tenant, officials, requests: int) -> dict[str, dict]:
         response = client.get(target)  # warm-up: templates, the session, the tenant
         ok = response.status_code == 200 and MARKER in response.content.decode()
 
-        def forget():
+        region = Post.objects.filter(user=officials[page.official]).values_list("region_id", flat=True).get()
+        today = timezone.localdate()
+
+        def forget(region=region, today=today):
+            """Counted by the page: a change, and no earlier numbers to show meanwhile (the first view of the
+            day, or no worker)."""
+            bump(tenant.pk)
+            cache.delete(_latest_key(tenant.pk, region, today.year, today))
+
+        def change():
+            """A change the worker has not counted yet: the page shows the last numbers, marked (stale while
+            revalidate). Nothing consumes the refresh tasks here: the page never counts for itself."""
             bump(tenant.pk)
 
         forget()
@@ -709,6 +730,7 @@ def measure(tenant, officials, requests: int) -> dict[str, dict]:
             client.get(target)
         warm_queries = len(warm_ctx.captured_queries)
         cold = _timed(client, target, requests, before=forget)
+        changed = _timed(client, target, requests * 5, before=change)
         warm = _timed(client, target, requests * 5)
         top = max(slowest.queries, default=(0.0, "", ()))
         out[page.label] = {
@@ -725,6 +747,11 @@ def measure(tenant, officials, requests: int) -> dict[str, dict]:
                 "slowest_sql": top[1][:4000],
                 "plan": explain(top[1], top[2]) if top[1] else [],
             },
+            "after_change": {
+                "p50_ms": round(statistics.median(changed), 1),
+                "p95_ms": round(percentile(changed, 95), 1),
+                "max_ms": round(max(changed), 1),
+            },
             "warm": {
                 "queries": warm_queries,
                 "p50_ms": round(statistics.median(warm), 1),
@@ -736,6 +763,7 @@ def measure(tenant, officials, requests: int) -> dict[str, dict]:
         log(
             f"  {page.label:22} cold: {r['cold']['queries']:2} queries, SQL {r['cold']['sql_ms']:7.1f} ms, "
             f"p50 {r['cold']['p50_ms']:7.1f} ms, p95 {r['cold']['p95_ms']:7.1f} ms (slowest SQL {r['cold']['slowest_ms']:.1f} ms) | "
+            f"after a change: p50 {r['after_change']['p50_ms']:6.1f} ms, p95 {r['after_change']['p95_ms']:6.1f} ms | "
             f"warm: {r['warm']['queries']:2} queries, p50 {r['warm']['p50_ms']:6.1f} ms, p95 {r['warm']['p95_ms']:6.1f} ms"
             f"{'' if ok else '  NOT OK'}"
         )
@@ -759,10 +787,13 @@ def main(argv=None) -> int:
     results = measure(tenant, officials, args.requests)
     province = results[PAGES[0].label]
     cold_met = province["cold"]["p95_ms"] < TARGET_MS
+    changed_met = province["after_change"]["p95_ms"] < TARGET_MS
     warm_met = province["warm"]["p95_ms"] < TARGET_MS
     log(
-        f"provincial dashboard p95: cold {province['cold']['p95_ms']:.1f} ms ({'met' if cold_met else 'MISSED'}), "
-        f"warm {province['warm']['p95_ms']:.1f} ms ({'met' if warm_met else 'MISSED'}): target < {TARGET_MS:.0f} ms"
+        f"provincial dashboard p95: counted by the page {province['cold']['p95_ms']:.1f} ms "
+        f"({'met' if cold_met else 'MISSED'}), after a change {province['after_change']['p95_ms']:.1f} ms "
+        f"({'met' if changed_met else 'MISSED'}), warm {province['warm']['p95_ms']:.1f} ms "
+        f"({'met' if warm_met else 'MISSED'}): target < {TARGET_MS:.0f} ms"
     )
     summary = {
         "benchmark": "dashboard",
@@ -778,8 +809,10 @@ def main(argv=None) -> int:
         "warm_requests_per_page": args.requests * 5,
         "target_p95_ms": TARGET_MS,
         "province_cold_p95_ms": province["cold"]["p95_ms"],
+        "province_after_change_p95_ms": province["after_change"]["p95_ms"],
         "province_warm_p95_ms": province["warm"]["p95_ms"],
         "target_met_cold": cold_met,
+        "target_met_after_change": changed_met,
         "target_met_warm": warm_met,
         "pages": results,
     }

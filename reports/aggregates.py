@@ -109,15 +109,27 @@ def generation(tenant_id: int) -> int:
 
 
 def bump(tenant_id: int) -> None:
-    """Forget every cached dashboard of a tenant (a new generation; old keys expire on their own), and have
-    the worker count again the dashboards people look at (`refresh_soon`)."""
+    """Forget every cached dashboard of a tenant (a new generation; old keys expire on their own), note when
+    (for `_while_counting`), and have the worker count again the dashboards people look at (`refresh_soon`)."""
     key = _generation_key(tenant_id)
-    if not cache.add(key, 2, None):
+    new = 2
+    if not cache.add(key, new, None):
         try:
-            cache.incr(key)
+            new = cache.incr(key)
         except ValueError:  # evicted between add and incr
-            cache.set(key, 2, None)
+            cache.set(key, new, None)
+    cache.set(_changed_key(tenant_id, new), _clock(), STALE_FOR * 2)
     refresh_soon(tenant_id)
+
+
+def _clock() -> float:
+    """Seconds (time.time), a function of its own so that a test can move it."""
+    return time.time()
+
+
+def _changed_key(tenant_id: int, generation_: int) -> str:
+    """When the tenant's numbers moved to this generation (the change that ended the one before)."""
+    return f"reports-changed:{tenant_id}:{generation_}"
 
 
 # --- refresh ahead --------------------------------------------------------------------------------------
@@ -127,6 +139,10 @@ def bump(tenant_id: int) -> None:
 # new generation from the cache. A page opened before the worker is done counts for itself, as before: the
 # numbers are never older than the last commit. A burst of changes (a bulk recommendation) is counted once.
 REFRESH_DELAY = 2  # seconds
+# While the worker counts again after a change, a page shows the numbers counted before it (stale while
+# revalidate), marked as being updated — for at most this many seconds after the first change they miss. Past
+# that (no worker, or a worker far behind) the page counts for itself.
+STALE_FOR = 30  # seconds
 VIEWED_FOR = 3600  # seconds: dashboards not looked at for an hour are left to the next visitor
 SEEN_EVERY = 300  # seconds: how often a warm view renews its place on the list
 
@@ -181,7 +197,7 @@ def refresh(tenant_id: int, *, today: date | None = None) -> int:
             continue
         key = cache_key("dashboard", tenant_id, region_id, year, today)
         if cache.get(key) is None:
-            cache.set(key, compute(tenant, region, year, today=today), TTL)
+            _store(key, tenant_id, region_id, year, today, compute(tenant, region, year, today=today))
             counted += 1
     return counted
 
@@ -297,20 +313,58 @@ def _per_child(scope: Scope, rows, region_key: str, keys: tuple[str, ...] = ()) 
 
 
 def dashboard_data(tenant: Tenant, region: Region, year: int, *, today: date | None = None) -> dict:
-    """Every number of the dashboard of `region` for `year`, as plain values (cached)."""
+    """Every number of the dashboard of `region` for `year`, as plain values (cached). `computed_at` says when
+    they were counted; `stale` is True while the worker counts them again after a change (`_while_counting`)."""
     today = today or timezone.localdate()
     key = cache_key("dashboard", tenant.pk, region.pk, year, today)
     data = cache.get(key)
     if data is None:
+        data = _while_counting(tenant.pk, region.pk, year, today)
+    if data is None:
         data = compute(tenant, region, year, today=today)
-        cache.set(key, data, TTL)
+        _store(key, tenant.pk, region.pk, year, today, data)
     _seen(tenant.pk, region.pk, year)
     return data
 
 
+def _latest_key(tenant_id: int, region_id: int, year: int, today: date) -> str:
+    return f"reports:latest:{tenant_id}:{region_id}:{year}:{today.isoformat()}"
+
+
+def _store(key: str, tenant_id: int, region_id: int, year: int, today: date, data: dict) -> None:
+    """The numbers under their generation, and as the latest counted for the dashboard (any generation)."""
+    cache.set_many({key: data, _latest_key(tenant_id, region_id, year, today): data}, TTL)
+
+
+def _while_counting(tenant_id: int, region_id: int, year: int, today: date) -> dict | None:
+    """The numbers counted before the last changes, while the worker counts them again: a change has the worker
+    count every dashboard in use within seconds (`refresh_soon`), so rather than make the official wait for the
+    database (a few hundred milliseconds at a province, bench/dashboard.py) the page shows the latest numbers,
+    marked as being updated. Only with a worker (not with in-process tasks: there the page counts), and only
+    while the first change they miss is at most STALE_FOR seconds old; None otherwise."""
+    from celery import current_app
+
+    if current_app.conf.task_always_eager:
+        return None
+    latest = cache.get(_latest_key(tenant_id, region_id, year, today))
+    if latest is None or "generation" not in latest:
+        return None
+    first_missed = cache.get(_changed_key(tenant_id, latest["generation"] + 1))
+    if first_missed is None or _clock() - first_missed > STALE_FOR:
+        return None
+    refresh_soon(tenant_id)  # queued by the change already, unless the broker refused it then
+    return {**latest, "stale": True}
+
+
 def compute(tenant: Tenant, region: Region, year: int, *, today: date) -> dict:
+    # The generation read before counting: a change committed meanwhile moves past it, so these numbers are
+    # never taken for a later generation's.
+    counted_generation = generation(tenant.pk)
     scope = scope_of(tenant, region)
     return {
+        "generation": counted_generation,
+        "computed_at": timezone.now(),
+        "stale": False,
         "region": {"pk": region.pk, "code": region.code, "name": region.name, "level": region.level},
         "year": year,
         "today": today,

@@ -297,6 +297,60 @@ def test_the_worker_counts_a_dashboard_in_use_again_after_a_change(client, world
     assert not [q for q in page.captured_queries if "certification_certification" in q["sql"]]
 
 
+def test_while_the_worker_counts_the_page_shows_the_last_numbers_marked_for_at_most_stale_for(
+    client, world, province_reviewer, monkeypatch, request
+):
+    """Stale while revalidate, with a worker (not in-process tasks): after a change the page shows the numbers
+    counted before it, says they are being updated and has the worker count; once counted, the new ones; and
+    when the worker has not counted within STALE_FOR seconds of the change, the page counts for itself."""
+    from portal.celery import app as celery_app
+
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    request.addfinalizer(lambda: setattr(celery_app.conf, "task_always_eager", eager))
+    queued = []
+    monkeypatch.setattr(
+        "reports.tasks.refresh_dashboards.apply_async", lambda args, **kw: queued.append(args[0])
+    )
+    client = signed_in(client, province_reviewer)
+
+    def shown():
+        response = client.get(url(world.tenant))
+        page = read_page(response)
+        updating = 'data-testid="dashboard-updating"' in response.content.decode()
+        return number(page.tables["programmes"]["total"]["n"]), updating
+
+    clock = [1_000_000.0]
+    monkeypatch.setattr(aggregates, "_clock", lambda: clock[0])
+    before, updating = shown()
+    assert not updating
+    world.certifier.certify(make_enterprise(world.tenant, "520103", 954, name="稍后计数企业有限公司"))
+    aggregates.bump(world.tenant.pk)  # what the change's commit does
+    assert queued == [world.tenant.pk]  # the worker is asked to count
+    clock[0] += 5
+    assert shown() == (before, True)  # the last numbers, marked
+    aggregates.refresh(world.tenant.pk)  # the worker counts
+    assert shown() == (before + 1, False)
+
+    # a second change, and no worker to count it: past STALE_FOR the page counts for itself
+    world.certifier.certify(make_enterprise(world.tenant, "520103", 955, name="无人计数企业有限公司"))
+    aggregates.bump(world.tenant.pk)
+    clock[0] += aggregates.STALE_FOR - 1
+    assert shown() == (before + 1, True)
+    clock[0] += 2
+    assert shown() == (before + 2, False)
+
+
+def test_with_in_process_tasks_the_page_always_counts_after_a_change(client, world, province_reviewer):
+    client = signed_in(client, province_reviewer)
+    before = number(read_page(client.get(url(world.tenant))).tables["programmes"]["total"]["n"])
+    world.certifier.certify(make_enterprise(world.tenant, "520103", 956, name="当场计数企业有限公司"))
+    aggregates.bump(world.tenant.pk)
+    response = client.get(url(world.tenant))
+    assert number(read_page(response).tables["programmes"]["total"]["n"]) == before + 1
+    assert 'data-testid="dashboard-updating"' not in response.content.decode()
+
+
 def test_a_dashboard_nobody_opened_is_not_counted_ahead(world):
     aggregates.bump(world.tenant.pk)
     assert aggregates.refresh(world.tenant.pk) == 0
