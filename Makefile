@@ -37,8 +37,10 @@ run: install translations
 	DEBUG=true $(MANAGE) runserver 127.0.0.1:$(PORT)
 
 # Locally: SQLite unless DATABASE_URL is set. CI sets DATABASE_URL and REDIS_URL (see .ci/run).
+# On every core (pytest-xdist); the browser tests run on one worker and the fault tests on one (tests/conftest.py).
+TEST_WORKERS ?= auto
 test: install translations
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

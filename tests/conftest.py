@@ -142,3 +142,17 @@ def gz_admin(gz):
 @pytest.fixture
 def xz_admin(xz):
     return official(xz, "540000", Post.Role.TENANT_ADMIN, username="xzadmin")
+
+
+# Under pytest-xdist (`make test`: -n auto --dist loadgroup) the browser tests share one worker, and so do the
+# fault tests: two chromiums with two live servers on a two-core machine only slow each other down, and the fault
+# tests start redis-servers and Celery workers on ports they pick. The unit tests fill the other workers.
+_GROUPS = {"e2e": "browser", "faults": "faults"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        parts = item.nodeid.split("/")
+        group = _GROUPS.get(parts[1]) if len(parts) > 2 and parts[0] == "tests" else None
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
