@@ -695,7 +695,7 @@ def measure(tenant, officials, requests: int) -> dict[str, dict]:
     from django.utils import timezone
 
     from portal.models import Post
-    from reports.aggregates import _latest_key, bump
+    from reports.aggregates import bump, dashboard_key
 
     url = reverse("region_dashboard", kwargs={"tenant_code": tenant.code})
     out = {}
@@ -713,7 +713,7 @@ def measure(tenant, officials, requests: int) -> dict[str, dict]:
             """Counted by the page: a change, and no earlier numbers to show meanwhile (the first view of the
             day, or no worker)."""
             bump(tenant.pk)
-            cache.delete(_latest_key(tenant.pk, region, today.year, today))
+            cache.delete(dashboard_key(tenant.pk, region, today.year, today))
 
         def change():
             """A change the worker has not counted yet: the page shows the last numbers, marked (stale while

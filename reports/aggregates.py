@@ -30,10 +30,16 @@ What is counted (the dashboard's page says the same to its readers):
   included) and paid, for budgets of the year; those waiting for review now. Budgets: the budgets of the
   year of the policies the subtree's regions pay.
 
-Cached per (tenant, region, year, day) under a generation number per tenant that the post_save and
-post_delete signals of the rows behind these numbers bump (reports/apps.py), after their transaction
-commits. Bulk updates bypass signals: the daily job's hook bumps every tenant (`daily_bump`), and the day in
-the key starts afresh every morning.
+Cached per (tenant, region, year, day), the numbers carrying the tenant's generation number they were counted
+in; the post_save and post_delete signals of the rows behind them bump it (reports/apps.py) after their
+transaction commits, so numbers of an older generation are not current. Bulk updates bypass signals: the daily
+job's hook bumps every tenant (`daily_bump`), and the day in the key starts afresh every morning.
+
+Who counts (bench/dashboard.py measures each case): after a change, the Celery worker, for every dashboard
+looked at in the last hour (`refresh_soon`), while pages show the numbers counted before the change, marked as
+being updated, for at most STALE_FOR seconds (`_while_counting`); overnight, the worker again, for the new day,
+every dashboard looked at in the last week (`refresh_overnight`); the page itself only when none of that
+applies (in-process tasks, a dashboard nobody opened this week, a worker far behind).
 """
 
 from __future__ import annotations
@@ -75,7 +81,8 @@ CODE_SEGMENT = 7  # "520102/": one level of Region.path
 EXPIRY_DAYS = 90
 # Overdue reviews: beyond this many late (round, level) pairs, one EXISTS per waiting application instead.
 MAX_STAGE_PAIRS = 200
-TTL = 3600
+# One entry per dashboard and day, overwritten by every count (its generation inside): the day in the key ends it.
+TTL = 26 * 3600
 ZERO = Decimal("0.00")
 
 S = Application.State
@@ -136,14 +143,19 @@ def _changed_key(tenant_id: int, generation_: int) -> str:
 # Counting a province again takes a few hundred milliseconds of the database (bench/dashboard.py, "cold").
 # Rather than make the next official to open the page wait for it, a change has the worker count again, a
 # moment later, every dashboard of the tenant that was looked at in the last hour; the page then reads the
-# new generation from the cache. A page opened before the worker is done counts for itself, as before: the
-# numbers are never older than the last commit. A burst of changes (a bulk recommendation) is counted once.
+# new generation from the cache. A page opened before the worker is done shows the numbers counted before the
+# change, marked (`_while_counting`). A burst of changes (a bulk recommendation) is counted once.
 REFRESH_DELAY = 2  # seconds
 # While the worker counts again after a change, a page shows the numbers counted before it (stale while
 # revalidate), marked as being updated — for at most this many seconds after the first change they miss. Past
 # that (no worker, or a worker far behind) the page counts for itself.
 STALE_FOR = 30  # seconds
-VIEWED_FOR = 3600  # seconds: dashboards not looked at for an hour are left to the next visitor
+VIEWED_FOR = (
+    3600  # seconds: after a change, dashboards not looked at for an hour are left to the next visitor
+)
+# Overnight (the daily job, certification.lifecycle): every dashboard looked at in the last week is counted for the
+# new day, so that the morning's first official does not wait for the database either.
+KEPT_FOR = 7 * 86400
 SEEN_EVERY = 300  # seconds: how often a warm view renews its place on the list
 
 
@@ -155,9 +167,10 @@ def _seen(tenant_id: int, region_id: int, year: int) -> None:
     """Put a dashboard on the tenant's list of dashboards in use (one cache round trip when it is there)."""
     if not cache.add(f"reports-seen:{tenant_id}:{region_id}:{year}", 1, SEEN_EVERY):
         return
-    viewed = cache.get(_viewed_key(tenant_id)) or {}
-    viewed[(region_id, year)] = time.time()
-    cache.set(_viewed_key(tenant_id), viewed, VIEWED_FOR)
+    now = time.time()
+    viewed = {k: at for k, at in (cache.get(_viewed_key(tenant_id)) or {}).items() if at >= now - KEPT_FOR}
+    viewed[(region_id, year)] = now
+    cache.set(_viewed_key(tenant_id), viewed, KEPT_FOR)
 
 
 def refresh_soon(tenant_id: int) -> None:
@@ -179,12 +192,12 @@ def refresh_soon(tenant_id: int) -> None:
         logger.warning("dashboard refresh of tenant %s not queued", tenant_id, exc_info=True)
 
 
-def refresh(tenant_id: int, *, today: date | None = None) -> int:
-    """Count again the dashboards of the tenant looked at in the last hour (each once per generation).
-    Returns how many were counted."""
+def refresh(tenant_id: int, *, today: date | None = None, within: int = VIEWED_FOR) -> int:
+    """Count again the dashboards of the tenant looked at in the last `within` seconds (an hour after a change,
+    a week overnight) whose numbers are not of the current generation. Returns how many were counted."""
     today = today or timezone.localdate()
     viewed = cache.get(_viewed_key(tenant_id)) or {}
-    cutoff = time.time() - VIEWED_FOR
+    cutoff = time.time() - within
     wanted = {(region_id, year) for (region_id, year), at in viewed.items() if at >= cutoff}
     if not wanted:
         return 0
@@ -195,11 +208,26 @@ def refresh(tenant_id: int, *, today: date | None = None) -> int:
         region = regions.get(region_id)
         if region is None:
             continue
-        key = cache_key("dashboard", tenant_id, region_id, year, today)
-        if cache.get(key) is None:
-            _store(key, tenant_id, region_id, year, today, compute(tenant, region, year, today=today))
+        key = dashboard_key(tenant_id, region_id, year, today)
+        if not _is_current(cache.get(key), tenant_id):
+            cache.set(key, compute(tenant, region, year, today=today), TTL)
             counted += 1
     return counted
+
+
+def refresh_overnight(tenant_id: int) -> None:
+    """The daily job's hook (after its commit): the worker counts, for the new day, every dashboard of the tenant
+    looked at in the last week. Not with in-process tasks (the next visitor counts)."""
+    from celery import current_app
+
+    if current_app.conf.task_always_eager:
+        return
+    from reports.tasks import refresh_dashboards
+
+    try:
+        refresh_dashboards.apply_async((tenant_id,), {"within": KEPT_FOR}, countdown=REFRESH_DELAY)
+    except Exception:  # noqa: BLE001 - the broker is down: the morning's visitors count
+        logger.warning("overnight dashboard refresh of tenant %s not queued", tenant_id, exc_info=True)
 
 
 def _tenant_of(instance) -> int | None:
@@ -232,11 +260,18 @@ def daily_bump(*, day: date) -> dict[str, int]:
     tenant_ids = list(Tenant.objects.values_list("pk", flat=True))
     for tenant_id in tenant_ids:
         transaction.on_commit(partial(bump, tenant_id))
+        transaction.on_commit(partial(refresh_overnight, tenant_id))
     return {"dashboards_refreshed": len(tenant_ids)}
 
 
-def cache_key(kind: str, tenant_id: int, region_id: int, year: int, today: date) -> str:
-    return f"reports:{kind}:{tenant_id}:{generation(tenant_id)}:{region_id}:{year}:{today.isoformat()}"
+def dashboard_key(tenant_id: int, region_id: int, year: int, today: date) -> str:
+    """The latest numbers counted of a dashboard for the day, whatever their generation (`generation` in them)."""
+    return f"reports:dashboard:{tenant_id}:{region_id}:{year}:{today.isoformat()}"
+
+
+def _is_current(data: dict | None, tenant_id: int) -> bool:
+    """Counted in the tenant's current generation: no change since."""
+    return data is not None and data.get("generation") == generation(tenant_id)
 
 
 # --- scoping ------------------------------------------------------------------------------------
@@ -316,27 +351,20 @@ def dashboard_data(tenant: Tenant, region: Region, year: int, *, today: date | N
     """Every number of the dashboard of `region` for `year`, as plain values (cached). `computed_at` says when
     they were counted; `stale` is True while the worker counts them again after a change (`_while_counting`)."""
     today = today or timezone.localdate()
-    key = cache_key("dashboard", tenant.pk, region.pk, year, today)
-    data = cache.get(key)
-    if data is None:
-        data = _while_counting(tenant.pk, region.pk, year, today)
-    if data is None:
-        data = compute(tenant, region, year, today=today)
-        _store(key, tenant.pk, region.pk, year, today, data)
+    key = dashboard_key(tenant.pk, region.pk, year, today)
+    latest = cache.get(key)
+    if _is_current(latest, tenant.pk):
+        data = latest
+    else:
+        data = _while_counting(tenant.pk, latest)
+        if data is None:
+            data = compute(tenant, region, year, today=today)
+            cache.set(key, data, TTL)
     _seen(tenant.pk, region.pk, year)
     return data
 
 
-def _latest_key(tenant_id: int, region_id: int, year: int, today: date) -> str:
-    return f"reports:latest:{tenant_id}:{region_id}:{year}:{today.isoformat()}"
-
-
-def _store(key: str, tenant_id: int, region_id: int, year: int, today: date, data: dict) -> None:
-    """The numbers under their generation, and as the latest counted for the dashboard (any generation)."""
-    cache.set_many({key: data, _latest_key(tenant_id, region_id, year, today): data}, TTL)
-
-
-def _while_counting(tenant_id: int, region_id: int, year: int, today: date) -> dict | None:
+def _while_counting(tenant_id: int, latest: dict | None) -> dict | None:
     """The numbers counted before the last changes, while the worker counts them again: a change has the worker
     count every dashboard in use within seconds (`refresh_soon`), so rather than make the official wait for the
     database (a few hundred milliseconds at a province, bench/dashboard.py) the page shows the latest numbers,
@@ -344,10 +372,7 @@ def _while_counting(tenant_id: int, region_id: int, year: int, today: date) -> d
     while the first change they miss is at most STALE_FOR seconds old; None otherwise."""
     from celery import current_app
 
-    if current_app.conf.task_always_eager:
-        return None
-    latest = cache.get(_latest_key(tenant_id, region_id, year, today))
-    if latest is None or "generation" not in latest:
+    if current_app.conf.task_always_eager or latest is None or "generation" not in latest:
         return None
     first_missed = cache.get(_changed_key(tenant_id, latest["generation"] + 1))
     if first_missed is None or _clock() - first_missed > STALE_FOR:

@@ -24,9 +24,10 @@ def requeue_stuck_report_jobs() -> dict:
 
 
 @shared_task(ignore_result=True, time_limit=300, soft_time_limit=280)
-def refresh_dashboards(tenant_id: int) -> int:
-    """Count again the dashboards in use of a tenant after a change (reports.aggregates.refresh_soon).
+def refresh_dashboards(tenant_id: int, within: int | None = None) -> int:
+    """Count again the dashboards in use of a tenant after a change (reports.aggregates.refresh_soon), or
+    overnight those looked at in the last week (`within`, reports.aggregates.refresh_overnight).
     Acks early, no retry: a lost refresh only leaves the counting to the next visitor."""
     from reports import aggregates
 
-    return aggregates.refresh(tenant_id)
+    return aggregates.refresh(tenant_id, within=within or aggregates.VIEWED_FOR)

@@ -4,9 +4,11 @@ follows the data, other tenants and regions outside the scope are absent, and th
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -349,6 +351,37 @@ def test_with_in_process_tasks_the_page_always_counts_after_a_change(client, wor
     response = client.get(url(world.tenant))
     assert number(read_page(response).tables["programmes"]["total"]["n"]) == before + 1
     assert 'data-testid="dashboard-updating"' not in response.content.decode()
+
+
+def test_overnight_the_worker_counts_every_dashboard_looked_at_in_the_last_week(
+    client, world, province_reviewer, monkeypatch
+):
+    """The daily job's hook asks the worker to count, for the new day, the dashboards looked at in the last
+    week; a change during the day only those of the last hour."""
+    client = signed_in(client, province_reviewer)
+    client.get(url(world.tenant))
+    viewed_key = aggregates._viewed_key(world.tenant.pk)
+    # looked at two days ago, not since
+    cache.set(viewed_key, {k: time.time() - 2 * 86400 for k in cache.get(viewed_key)}, aggregates.KEPT_FOR)
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    assert aggregates.refresh(world.tenant.pk, today=tomorrow) == 0  # a change's refresh: the last hour only
+    assert aggregates.refresh(world.tenant.pk, today=tomorrow, within=aggregates.KEPT_FOR) == 1
+    assert aggregates.refresh(world.tenant.pk, today=tomorrow, within=aggregates.KEPT_FOR) == 0  # once
+
+    # and the daily job's hook queues it (with a worker; in-process tasks leave it to the next visitor)
+    from portal.celery import app as celery_app
+
+    queued = []
+    monkeypatch.setattr(
+        "reports.tasks.refresh_dashboards.apply_async", lambda args, kwargs=None, **kw: queued.append(kwargs)
+    )
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        aggregates.refresh_overnight(world.tenant.pk)
+    finally:
+        celery_app.conf.task_always_eager = eager
+    assert queued == [{"within": aggregates.KEPT_FOR}]
 
 
 def test_a_dashboard_nobody_opened_is_not_counted_ahead(world):
