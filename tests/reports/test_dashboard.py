@@ -299,21 +299,28 @@ def test_the_worker_counts_a_dashboard_in_use_again_after_a_change(client, world
     assert not [q for q in page.captured_queries if "certification_certification" in q["sql"]]
 
 
+@pytest.fixture
+def with_worker(monkeypatch):
+    """Tasks go to a worker (not in process): the refresh tasks queued are recorded as (args, kwargs), not sent."""
+    from portal.celery import app as celery_app
+
+    queued = []
+    monkeypatch.setattr(
+        "reports.tasks.refresh_dashboards.apply_async",
+        lambda args, kwargs=None, **options: queued.append((args, kwargs)),
+    )
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    yield queued
+    celery_app.conf.task_always_eager = eager
+
+
 def test_while_the_worker_counts_the_page_shows_the_last_numbers_marked_for_at_most_stale_for(
-    client, world, province_reviewer, monkeypatch, request
+    client, world, province_reviewer, monkeypatch, with_worker
 ):
     """Stale while revalidate, with a worker (not in-process tasks): after a change the page shows the numbers
     counted before it, says they are being updated and has the worker count; once counted, the new ones; and
     when the worker has not counted within STALE_FOR seconds of the change, the page counts for itself."""
-    from portal.celery import app as celery_app
-
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    request.addfinalizer(lambda: setattr(celery_app.conf, "task_always_eager", eager))
-    queued = []
-    monkeypatch.setattr(
-        "reports.tasks.refresh_dashboards.apply_async", lambda args, **kw: queued.append(args[0])
-    )
     client = signed_in(client, province_reviewer)
 
     def shown():
@@ -328,7 +335,7 @@ def test_while_the_worker_counts_the_page_shows_the_last_numbers_marked_for_at_m
     assert not updating
     world.certifier.certify(make_enterprise(world.tenant, "520103", 954, name="稍后计数企业有限公司"))
     aggregates.bump(world.tenant.pk)  # what the change's commit does
-    assert queued == [world.tenant.pk]  # the worker is asked to count
+    assert with_worker == [((world.tenant.pk,), None)]  # the worker is asked to count
     clock[0] += 5
     assert shown() == (before, True)  # the last numbers, marked
     aggregates.refresh(world.tenant.pk)  # the worker counts
@@ -354,7 +361,7 @@ def test_with_in_process_tasks_the_page_always_counts_after_a_change(client, wor
 
 
 def test_overnight_the_worker_counts_every_dashboard_looked_at_in_the_last_week(
-    client, world, province_reviewer, monkeypatch
+    client, world, province_reviewer, request
 ):
     """The daily job's hook asks the worker to count, for the new day, the dashboards looked at in the last
     week; a change during the day only those of the last hour."""
@@ -368,20 +375,10 @@ def test_overnight_the_worker_counts_every_dashboard_looked_at_in_the_last_week(
     assert aggregates.refresh(world.tenant.pk, today=tomorrow, within=aggregates.KEPT_FOR) == 1
     assert aggregates.refresh(world.tenant.pk, today=tomorrow, within=aggregates.KEPT_FOR) == 0  # once
 
-    # and the daily job's hook queues it (with a worker; in-process tasks leave it to the next visitor)
-    from portal.celery import app as celery_app
-
-    queued = []
-    monkeypatch.setattr(
-        "reports.tasks.refresh_dashboards.apply_async", lambda args, kwargs=None, **kw: queued.append(kwargs)
-    )
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    try:
-        aggregates.refresh_overnight(world.tenant.pk)
-    finally:
-        celery_app.conf.task_always_eager = eager
-    assert queued == [{"within": aggregates.KEPT_FOR}]
+    # and the daily job's hook queues it for the worker
+    queued = request.getfixturevalue("with_worker")
+    aggregates.refresh_overnight(world.tenant.pk)
+    assert queued == [((world.tenant.pk,), {"within": aggregates.KEPT_FOR})]
 
 
 def test_a_dashboard_nobody_opened_is_not_counted_ahead(world):
