@@ -146,13 +146,24 @@ def xz_admin(xz):
 
 # Under pytest-xdist (`make test`: -n auto --dist loadgroup) the browser tests share one worker, and so do the
 # fault tests: two chromiums with two live servers on a two-core machine only slow each other down, and the fault
-# tests start redis-servers and Celery workers on ports they pick. The unit tests fill the other workers.
+# tests start redis-servers and Celery workers on ports they pick. A module whose fixtures are module-scoped (the
+# seeded demo of test_demo_workflow: ~35 s) stays on one worker, so that they are built once. The unit tests fill
+# the other workers.
 _GROUPS = {"e2e": "browser", "faults": "faults"}
+_MODULE_GROUPS = {
+    "tests/certification/test_demo_workflow.py",
+    "tests/certification/test_monitoring_demo.py",
+    "tests/enterprises/test_industry_data.py",
+    "tests/portal/test_security_deploy.py",
+}
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        parts = item.nodeid.split("/")
+        path = item.nodeid.split("::")[0]
+        parts = path.split("/")
         group = _GROUPS.get(parts[1]) if len(parts) > 2 and parts[0] == "tests" else None
+        if group is None and path in _MODULE_GROUPS:
+            group = path
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
