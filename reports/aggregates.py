@@ -112,14 +112,20 @@ def _generation_key(tenant_id: int) -> str:
 
 
 def generation(tenant_id: int) -> int:
-    return cache.get_or_set(_generation_key(tenant_id), 1, None)
+    return cache.get_or_set(_generation_key(tenant_id), _first_generation, None)
+
+
+def _first_generation() -> int:
+    """A tenant's generation when the cache has none (new, or evicted): the time in milliseconds, past every
+    generation it had before, so that numbers counted before an eviction are never taken for current ones."""
+    return int(time.time() * 1000)
 
 
 def bump(tenant_id: int) -> None:
     """Forget every cached dashboard of a tenant (a new generation; old keys expire on their own), note when
     (for `_while_counting`), and have the worker count again the dashboards people look at (`refresh_soon`)."""
     key = _generation_key(tenant_id)
-    new = 2
+    new = _first_generation()
     if not cache.add(key, new, None):
         try:
             new = cache.incr(key)

@@ -381,6 +381,19 @@ def test_overnight_the_worker_counts_every_dashboard_looked_at_in_the_last_week(
     assert queued == [((world.tenant.pk,), {"within": aggregates.KEPT_FOR})]
 
 
+def test_numbers_counted_before_the_generation_was_evicted_are_not_taken_for_current(
+    client, world, province_reviewer
+):
+    client = signed_in(client, province_reviewer)
+    before = number(read_page(client.get(url(world.tenant))).tables["programmes"]["total"]["n"])
+    # a change whose bump is lost with the generation itself (evicted from the cache)
+    world.certifier.certify(make_enterprise(world.tenant, "520103", 957, name="逐出计数企业有限公司"))
+    time.sleep(0.002)
+    cache.delete(aggregates._generation_key(world.tenant.pk))
+    after = number(read_page(client.get(url(world.tenant))).tables["programmes"]["total"]["n"])
+    assert after == before + 1
+
+
 def test_a_dashboard_nobody_opened_is_not_counted_ahead(world):
     aggregates.bump(world.tenant.pk)
     assert aggregates.refresh(world.tenant.pk) == 0
