@@ -446,6 +446,9 @@ class Application(models.Model):
             models.Index(fields=["tenant", "-submitted_at", "-id"], name="application_newest"),
             models.Index(fields=["tenant", "-score", "-id"], name="application_by_score"),
             models.Index(fields=["tenant", "round", "state"], name="application_round_state"),
+            # The dashboard's funnel (reports.aggregates._funnel): a round's applications by county, state and
+            # level, from the index alone.
+            models.Index(fields=["tenant", "round", "county", "state", "level"], name="application_funnel"),
         ]
 
     def __str__(self) -> str:

@@ -54,7 +54,7 @@ from functools import partial
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import CharField, Count, Exists, F, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Cast, Substr
+from django.db.models.functions import Cast, Coalesce, Substr
 from django.utils import timezone
 
 from certification.lifecycle import lifecycle_settings
@@ -64,6 +64,7 @@ from certification.models import (
     CommissionerAssignment,
     MonitoringWarning,
     Program,
+    QuotaUse,
     Round,
     RoundQuota,
     RoundStage,
@@ -422,7 +423,8 @@ def _funnel(tenant: Tenant, scope: Scope, year: int) -> list[dict]:
         # Through the join to the (few) rounds: with a county filter, SQLite then reads the applications by
         # the (tenant, round, state) index instead of walking the county index.
         qs = scope.limit(Application.objects.filter(tenant=tenant, round__year=year), "county_id")
-    rows = qs.order_by().values("county_id", "state", "level").annotate(n=Count("pk"))
+    # COUNT(*), not COUNT(id): PostgreSQL then reads the index application_funnel alone (an index-only scan).
+    rows = qs.order_by().values("county_id", "state", "level").annotate(n=Count("*"))
     grouped = _per_child(scope, rows, "county_id", ("state", "level"))
     return [{"child": c, "state": s, "level": lv, "n": n} for (c, s, lv), n in grouped.items()]
 
@@ -535,8 +537,11 @@ def _quotas(tenant: Tenant, region: Region, year: int) -> list[dict]:
     qs = RoundQuota.objects.filter(
         round__tenant=tenant, round__year=year, region__path__startswith=region.path
     )
+    # Counted per quota by its key (a few dozen quotas, thousands of uses each): joined and grouped by the
+    # quota's labels, PostgreSQL hashed every use with the names and paths (~25 ms at 30,000 uses).
+    uses = QuotaUse.objects.filter(quota=OuterRef("pk")).order_by().values("quota").annotate(n=Count("*"))
     return list(
-        qs.annotate(used=Count("uses"))
+        qs.annotate(used=Coalesce(Subquery(uses.values("n")), 0))
         .order_by("round__opens_at", "round_id", "region__path")
         .values("pk", "round__name", "region__code", "region__name", "maximum", "minimum", "used")
     )
