@@ -123,7 +123,12 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # No JIT: the portal's queries run for milliseconds, and compiling one that the planner costs high (a
     # dashboard count over 100,000 rows) took longer than running it (bench/dashboard.py: ~150 ms of JIT).
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # No parallel query either: starting two worker processes for a 20-ms count cost more than it saved and made
+    # the slow tail (bench/dashboard.py, province counted by the page: p95 340-350 → 270-285 ms; the directory's
+    # p95 unchanged), and a web portal's many concurrent requests already use every core.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "options", "-c jit=off -c max_parallel_workers_per_gather=0"
+    )
     DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

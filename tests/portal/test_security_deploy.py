@@ -244,3 +244,19 @@ def test_an_unhandled_error_shows_the_chinese_500_page(client):
     with translation.override("zh-hans"):
         assert translation.gettext("Server error") in body
     assert "secret internals" not in body and "Traceback" not in body and "RuntimeError" not in body
+
+
+@pytest.mark.django_db
+def test_postgres_sessions_run_without_jit_or_parallel_workers():
+    """portal/settings.py: the portal's connections turn off JIT and parallel query (bench/dashboard.py)."""
+    from django.db import connection
+
+    from tests.conftest import require_postgres
+
+    require_postgres()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        jit = cursor.fetchone()[0]
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        workers = cursor.fetchone()[0]
+    assert (jit, workers) == ("off", "0")
