@@ -157,9 +157,8 @@ REFRESH_DELAY = 2  # seconds
 # revalidate), marked as being updated — for at most this many seconds after the first change they miss. Past
 # that (no worker, or a worker far behind) the page counts for itself.
 STALE_FOR = 30  # seconds
-VIEWED_FOR = (
-    3600  # seconds: after a change, dashboards not looked at for an hour are left to the next visitor
-)
+# After a change, dashboards not looked at for an hour are left to the next visitor.
+VIEWED_FOR = 3600  # seconds
 # Overnight (the daily job, certification.lifecycle): every dashboard looked at in the last week is counted for the
 # new day, so that the morning's first official does not wait for the database either.
 KEPT_FOR = 7 * 86400
