@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -27,6 +26,7 @@ from kombu.exceptions import OperationalError
 
 from portal.audit import audit_record
 from portal.models import Notification, Tenant, User
+from portal.on_commit import on_commit_robust
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def notification_send(
         tenant=tenant, recipient=recipient, subject=str(subject), body=str(body), link=link
     )
     if recipient.email:
-        transaction.on_commit(_email_after_commit(note.pk), robust=True)
+        on_commit_robust(_email_enqueue, note.pk)
     return note.key
 
 
@@ -59,27 +59,21 @@ BROKER_BACKOFF = 10.0  # seconds
 _broker_down_until = 0.0
 
 
-def _email_after_commit(notification_id: int) -> Callable[[], None]:
-    # A function, not functools.partial: Django's robust on_commit logs the callback's __qualname__, which a
-    # partial lacks, so the AttributeError would escape instead of the broker's error being logged.
-    def send_notification_email() -> None:
-        global _broker_down_until
-        from portal.tasks import deliver_notification
+def _email_enqueue(notification_id: int) -> None:
+    """After the commit (portal.on_commit.on_commit_robust): queue the notification's email."""
+    global _broker_down_until
+    from portal.tasks import deliver_notification
 
-        if time.monotonic() < _broker_down_until:
-            log.warning(
-                "notification %s: broker down, its email is left to the outbox sweep", notification_id
-            )
-            return
-        try:
-            deliver_notification.delay(notification_id)
-        except OperationalError:  # kombu's: the broker could not be reached
-            _broker_down_until = time.monotonic() + BROKER_BACKOFF
-            log.exception(
-                "notification %s: enqueue failed, its email is left to the outbox sweep", notification_id
-            )
-
-    return send_notification_email
+    if time.monotonic() < _broker_down_until:
+        log.warning("notification %s: broker down, its email is left to the outbox sweep", notification_id)
+        return
+    try:
+        deliver_notification.delay(notification_id)
+    except OperationalError:  # kombu's: the broker could not be reached
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF
+        log.exception(
+            "notification %s: enqueue failed, its email is left to the outbox sweep", notification_id
+        )
 
 
 def notification_email_deliver(*, notification_id: int) -> bool:
@@ -165,7 +159,7 @@ def notification_emails_requeue(*, older_than: timedelta = STUCK_AFTER, limit: i
                 )
                 # robust: a broker still down must not stop the sweep; the email stays due and the next
                 # sweep, STUCK_AFTER later, tries again (and counts it).
-                transaction.on_commit(_email_after_commit(note.pk), robust=True)
+                on_commit_robust(_email_enqueue, note.pk)
                 requeued += 1
     if requeued or given_up:
         log.warning("notification emails: %d sent again, %d given up", requeued, given_up)
