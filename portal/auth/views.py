@@ -99,6 +99,24 @@ class PlatformLoginView(SecondFactorLoginMixin, auth_views.LoginView):
     template_name = "registration/login.html"
 
 
+def _pending_step(request, *, enrolled: bool):
+    """(user, pending sign-in, None) between the password and the code, or (None, None, the page to answer
+    instead): the sign-in expired, the account or address is locked, or the user belongs on the other step
+    (the code step wants a confirmed authenticator, enrolment wants none)."""
+    user, pending = pending_user(request)
+    if user is None:
+        return None, None, _expired(request)
+    if lockout.is_locked(request, user.get_username()):
+        return None, None, _locked(request)
+    if otp.confirmed_devices_exist(user) != enrolled:
+        return (
+            None,
+            None,
+            HttpResponseRedirect(reverse("second_factor_enrol" if enrolled else "second_factor")),
+        )
+    return user, pending, None
+
+
 class SecondFactorForm(forms.Form):
     otp_token = forms.CharField(
         label=gettext_lazy("One-time code"),
@@ -116,13 +134,9 @@ class SecondFactorForm(forms.Form):
 @sensitive_post_parameters("otp_token")
 def second_factor(request):
     """Step 2: the code of the user's authenticator app (or a backup code)."""
-    user, pending = pending_user(request)
-    if user is None:
-        return _expired(request)
-    if lockout.is_locked(request, user.get_username()):
-        return _locked(request)
-    if not otp.confirmed_devices_exist(user):
-        return HttpResponseRedirect(reverse("second_factor_enrol"))
+    user, pending, answer = _pending_step(request, enrolled=True)
+    if answer is not None:
+        return answer
     form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         device = otp.second_factor_verify(request=request, user=user, token=form.cleaned_data["otp_token"])
@@ -143,13 +157,9 @@ def second_factor(request):
 @sensitive_post_parameters("otp_token")
 def second_factor_enrol(request):
     """First sign-in of a user who needs a second factor: scan the QR code (or type the key), confirm a code."""
-    user, pending = pending_user(request)
-    if user is None:
-        return _expired(request)
-    if lockout.is_locked(request, user.get_username()):
-        return _locked(request)
-    if otp.confirmed_devices_exist(user):
-        return HttpResponseRedirect(reverse("second_factor"))
+    user, pending, answer = _pending_step(request, enrolled=False)
+    if answer is not None:
+        return answer
     device = otp.enrolment_device(user=user)
     form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
