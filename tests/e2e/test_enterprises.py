@@ -1,7 +1,6 @@
 """The enterprise's main path in a browser: register, verify, figures, IP, document; the county sees it."""
 
 import re
-from datetime import date
 
 import pytest
 from django.core import mail
@@ -12,6 +11,7 @@ from enterprises.models import Enterprise
 from portal.management.commands.seed_demo import DEMO_PASSWORD
 from tests.e2e.conftest import screenshot
 from tests.e2e.second_factor import complete_second_factor
+from tests.e2e.steps import enter_three_years_of_figures
 
 pytestmark = pytest.mark.browser
 
@@ -56,22 +56,7 @@ def test_enterprise_registers_enters_figures_and_the_county_sees_it(page, demo, 
 
     # three years of figures
     page.get_by_role("link", name="年度经营数据").first.click()
-    y1 = date.today().year - 1
-    for year, revenue, rd, employees in (
-        (y1 - 2, "3000", "120", "120"),
-        (y1 - 1, "3600", "150", "130"),
-        (y1, "4500", "225", "140"),
-    ):
-        page.goto(f"/gz/enterprise/figures/?year={year}")
-        page.get_by_label("营业收入（万元）").fill(revenue)
-        page.get_by_label("主营业务收入（万元）").fill(str(int(revenue) - 200))
-        page.get_by_label("研发费用（万元）").fill(rd)
-        page.get_by_label("资产总额（万元）").fill("5000")
-        page.get_by_label("负债总额（万元）").fill("2000")
-        page.get_by_label("年末从业人员").fill(employees)
-        page.get_by_label("研发人员").fill("25")
-        page.get_by_role("button", name="保存").click()
-        expect(page.get_by_role("status")).to_contain_text(str(year))
+    y1 = enter_three_years_of_figures(page)
     expect(page.get_by_test_id(f"rd-ratio-{y1}")).to_have_text("5.0%")
     expect(page.get_by_test_id("size-class")).to_have_text("小型")
     expect(page.get_by_test_id("cagr")).to_have_text("22.5%")

@@ -44,6 +44,7 @@ from tests.certification.workflow_fixtures import make_expert, make_round
 from tests.conftest import make_tenant, official
 from tests.e2e.a11y import assert_accessible
 from tests.e2e.second_factor import complete_second_factor
+from tests.e2e.steps import complete_application, enter_three_years_of_figures, file_objection
 from tests.e2e.test_review_journey import sign_in
 from tests.factories import PASSWORD, UserFactory
 from tests.funding.conftest import make_policy
@@ -53,7 +54,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 NAME = "贵州黔芯精密机械有限公司"
 ACCOUNT = "6222020200112233445"
-EVIDENCE = b"%PDF-1.4\n% evidence of the objection\n%%EOF\n"
 WORKER_WAIT = 60  # seconds: the worker's tasks (scans, certificate rendering) finish well within this
 
 
@@ -204,23 +204,7 @@ def enter_profile_figures_ip_and_documents(j: Journey) -> None:
     assert enterprise.established_date == date(2012, 5, 18)
 
     # three years of figures
-    y1 = date.today().year - 1
-    for year, revenue, rd, employees in (
-        (y1 - 2, "3000", "120", "120"),
-        (y1 - 1, "3600", "150", "130"),
-        (y1, "4500", "225", "140"),
-    ):
-        page.goto(f"/gz/enterprise/figures/?year={year}")
-        page.get_by_label("营业收入（万元）").fill(revenue)
-        page.get_by_label("主营业务收入（万元）").fill(str(int(revenue) - 200))
-        page.get_by_label("研发费用（万元）").fill(rd)
-        page.get_by_label("资产总额（万元）").fill("5000")
-        page.get_by_label("负债总额（万元）").fill("2000")
-        page.get_by_label("年末从业人员").fill(employees)
-        page.get_by_label("研发人员").fill("25")
-        with page.expect_navigation():
-            page.get_by_role("button", name="保存").click()
-        assert str(year) in page.get_by_role("status").inner_text()
+    y1 = enter_three_years_of_figures(page)
     j.check("annual figures")
     assert page.get_by_test_id(f"rd-ratio-{y1}").inner_text() == "5.0%"
     assert enterprise.figures.count() == 3
@@ -293,16 +277,7 @@ def apply_and_submit(j: Journey) -> None:
     page.locator("#f-products-niche_market").fill("数控机床主轴轴承")
     page.locator("#f-products-market_share").fill("12.5")
     page.locator("#f-products-main_customers").fill("沈阳机床、大连机床")
-    page.locator("#f-innovation-rd_institution").select_option("provincial")
-    page.locator("#f-commitment-signer_name").fill("张三")
-    page.locator("#f-commitment-signer_position").fill("董事长")
-    page.locator("#f-commitment-agreed").check()
-    with page.expect_navigation():
-        page.locator("[data-testid=save-draft]").click()
-    for slot in ("licence", "financials", "ip"):
-        page.locator(f"#attach-{slot}").select_option(index=0)
-        with page.expect_navigation():
-            page.locator(f"#slot-{slot} .attach-form button").click()
+    complete_application(page)
     j.check("application form, complete")
     with page.expect_navigation():
         page.locator("[data-testid=submit]").click()
@@ -464,20 +439,7 @@ def objection_is_filed_and_dismissed(j: Journey) -> None:
     assert NAME in page.locator("[data-testid=notice-entries]").inner_text()
     assert "13987654321" not in page.content()
     j.check("public notice with the objection form")
-    form = page.locator("[data-testid=objection-form]")
-    form.locator("input[name=filer_name]").fill("王五")
-    form.locator("input[name=filer_phone]").fill("13812345678")
-    form.locator("select[name=entry]").select_option(index=1)
-    form.locator("textarea[name=grounds]").fill("该企业主导产品市场占有率数据与实际不符。")
-    form.locator("input[name=evidence]").set_input_files(
-        files=[{"name": "行业协会统计.pdf", "mimeType": "application/pdf", "buffer": EVIDENCE}]
-    )
-    label = form.locator(f"label[for={form.locator('input[name=answer]').get_attribute('id')}]").inner_text()
-    a, b = (int(x) for x in re.findall(r"\d+", label)[:2])
-    form.locator("input[name=answer]").fill(str(a + b))
-    time.sleep(3.2)  # the form refuses posts faster than a person can type
-    with page.expect_navigation():
-        form.locator("button[type=submit]").click()
+    file_objection(page)
     objection = Objection.objects.get()
     assert objection.reference in page.locator("main").inner_text()
     j.check("objection received")

@@ -6,9 +6,7 @@ was superseded."""
 
 from __future__ import annotations
 
-import re
 import subprocess
-import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -22,13 +20,12 @@ from tests.certification.conftest import make_program
 from tests.certification.workflow_fixtures import expert_reviews, fill, make_expert, make_round
 from tests.conftest import make_tenant, official
 from tests.e2e.conftest import screenshot
+from tests.e2e.steps import EVIDENCE, file_objection
 from tests.e2e.test_review_journey import sign_in
 from tests.enterprises.conftest import make_enterprise
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-EVIDENCE = b"%PDF-1.4\n% evidence of the objection\n%%EOF\n"
 
 
 @pytest.fixture
@@ -86,20 +83,7 @@ def _journey(page, approved, live_server):
     page.goto(f"/gz/notices/{notice.pk}/")
     entries = page.locator("[data-testid=notice-entries]").inner_text()
     assert "贵州黔芯精密机械有限公司" in entries and "13900000000" not in page.content()
-    form = page.locator("[data-testid=objection-form]")
-    form.locator("input[name=filer_name]").fill("王五")
-    form.locator("input[name=filer_phone]").fill("13812345678")
-    form.locator("select[name=entry]").select_option(index=1)
-    form.locator("textarea[name=grounds]").fill("该企业主导产品市场占有率数据与实际不符。")
-    form.locator("input[name=evidence]").set_input_files(
-        files=[{"name": "行业协会统计.pdf", "mimeType": "application/pdf", "buffer": EVIDENCE}]
-    )
-    label = form.locator(f"label[for={form.locator('input[name=answer]').get_attribute('id')}]").inner_text()
-    a, b = (int(x) for x in re.findall(r"\d+", label)[:2])
-    form.locator("input[name=answer]").fill(str(a + b))
-    time.sleep(3.2)  # the form refuses posts faster than a person can type
-    with page.expect_navigation():
-        form.locator("button[type=submit]").click()
+    file_objection(page)
     objection = Objection.objects.get()
     assert objection.reference in page.locator("main").inner_text()
 

@@ -17,6 +17,7 @@ from tests.certification.workflow_fixtures import add_figures, make_expert, make
 from tests.conftest import make_tenant, official
 from tests.e2e.conftest import screenshot
 from tests.e2e.second_factor import complete_second_factor
+from tests.e2e.steps import complete_application
 from tests.enterprises.conftest import make_enterprise
 from tests.factories import PASSWORD, UserFactory
 
@@ -112,16 +113,7 @@ def _journey(page, world):
     # It comes back: what it typed is there, and it completes the rest.
     page.goto(f"/gz/applications/{application.pk}/")
     assert page.locator("#f-products-niche_market").input_value() == "数控机床主轴轴承"
-    page.locator("#f-innovation-rd_institution").select_option("provincial")
-    page.locator("#f-commitment-signer_name").fill("张三")
-    page.locator("#f-commitment-signer_position").fill("董事长")
-    page.locator("#f-commitment-agreed").check()
-    with page.expect_navigation():
-        page.locator("[data-testid=save-draft]").click()
-    for slot in ("licence", "financials", "ip"):
-        page.locator(f"#attach-{slot}").select_option(index=0)
-        with page.expect_navigation():
-            page.locator(f"#slot-{slot} .attach-form button").click()
+    complete_application(page)
     with page.expect_navigation():
         page.locator("[data-testid=submit]").click()
     application.refresh_from_db()
